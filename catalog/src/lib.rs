@@ -1,0 +1,17 @@
+//! The Allmende catalogue: what a published dataset is (metadata, versions, distributions) and
+//! where its files live under the data root.
+//!
+//! The per-dataset `manifest.json` is the commit point of a version: files are written first,
+//! the manifest last and atomically, so readers never see half a version.
+
+mod error;
+mod licence;
+mod model;
+mod store;
+
+pub use error::{CatalogError, Result};
+pub use licence::{Licence, licence_by_id};
+pub use model::{
+    Column, DatasetMeta, Distribution, Format, GeometryInfo, Manifest, SourceInfo, Version,
+};
+pub use store::{Catalog, StagedVersion, is_valid_id, table_name};

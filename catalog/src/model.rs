@@ -1,0 +1,160 @@
+//! The metadata model: a dataset's descriptive metadata and its immutable versions.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The manifest of one dataset: metadata plus every published version, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub id: String,
+    pub meta: DatasetMeta,
+    pub versions: Vec<Version>,
+}
+
+impl Manifest {
+    /// The newest version, if any was published.
+    pub fn latest(&self) -> Option<&Version> {
+        self.versions.last()
+    }
+
+    /// The version with the given number.
+    pub fn version(&self, number: u32) -> Option<&Version> {
+        self.versions.iter().find(|v| v.number == number)
+    }
+}
+
+/// Descriptive metadata a data steward writes in `dataset.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DatasetMeta {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub publisher: String,
+    /// Licence id from the DCAT-AP.de list, e.g. `dl-by-de/2.0`.
+    #[serde(default)]
+    pub licence: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// EU data theme code, e.g. `ENVI`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
+}
+
+/// One immutable version of a dataset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Version {
+    pub number: u32,
+    pub created: DateTime<Utc>,
+    pub row_count: u64,
+    /// Source rows that could not be read (listed with their lines in `report.json`).
+    pub rejected_rows: u64,
+    pub columns: Vec<Column>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<GeometryInfo>,
+    pub source: SourceInfo,
+    pub distributions: Vec<Distribution>,
+}
+
+impl Version {
+    /// The distribution in the given format.
+    pub fn distribution(&self, format: Format) -> Option<&Distribution> {
+        self.distributions.iter().find(|d| d.format == format)
+    }
+}
+
+/// A column of the published table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Column {
+    pub name: String,
+    /// Logical type: `integer`, `number`, `boolean`, `date`, `datetime`, `string` or `geometry`.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    pub null_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Facts about the geometry column of a spatial dataset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GeometryInfo {
+    /// Column name in the published table.
+    pub column: String,
+    /// Geometry types present, GeoParquet spelling (`Point`, `MultiPolygon`, …).
+    pub types: Vec<String>,
+    /// `[min_lon, min_lat, max_lon, max_lat]` in WGS 84; `None` when every geometry is empty.
+    pub bbox: Option<[f64; 4]>,
+    /// The CRS of the published files (always WGS 84 longitude/latitude).
+    pub crs: String,
+    /// The CRS the source was in.
+    pub source_crs: String,
+}
+
+/// Where a version came from and what was detected about it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SourceInfo {
+    pub files: Vec<String>,
+    pub format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    pub sha256: String,
+}
+
+/// A downloadable file of a version.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Distribution {
+    pub format: Format,
+    /// File name inside the version directory.
+    pub file: String,
+    pub media_type: String,
+    pub byte_size: u64,
+    pub sha256: String,
+}
+
+/// The download formats of a version.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Parquet,
+    Csv,
+    Geojson,
+    Fgb,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Parquet, Format::Csv, Format::Geojson, Format::Fgb];
+
+    /// The file extension, also used in download URLs (`download.<ext>`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Geojson => "geojson",
+            Format::Fgb => "fgb",
+        }
+    }
+
+    /// The file name inside a version directory.
+    pub fn file_name(self) -> String {
+        format!("data.{}", self.extension())
+    }
+
+    /// The IANA media type served with the file.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Parquet => "application/vnd.apache.parquet",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Geojson => "application/geo+json",
+            Format::Fgb => "application/flatgeobuf",
+        }
+    }
+
+    /// Parses a download extension.
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.extension() == ext)
+    }
+}

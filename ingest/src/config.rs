@@ -1,0 +1,306 @@
+//! `dataset.toml`: what a data steward writes about a dataset, and how an ingest argument
+//! (a folder, a `dataset.toml` or a bare data file) resolves to a [`DatasetSpec`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use allmende_catalog::{DatasetMeta, is_valid_id, licence_by_id};
+use serde::Deserialize;
+
+use crate::error::{IngestError, Result};
+
+/// The file as written. Unknown keys are an error, so typos do not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetToml {
+    pub id: Option<String>,
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub publisher: String,
+    #[serde(default)]
+    pub licence: String,
+    pub attribution: Option<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    pub theme: Option<String>,
+    #[serde(default)]
+    pub source: SourceConfig,
+    pub geometry: Option<PointColumns>,
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnConfig>,
+}
+
+/// `[source]`: where the data is and how to read it; everything detected when absent.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub path: Option<OneOrMany>,
+    pub format: Option<String>,
+    #[serde(default)]
+    pub null: Vec<String>,
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+    pub decimal: Option<String>,
+    pub crs: Option<String>,
+}
+
+/// One path or a list of paths.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `[geometry]`: build points from two columns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointColumns {
+    pub x: String,
+    pub y: String,
+}
+
+/// `[columns.<name>]`: per-column overrides and documentation.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnConfig {
+    #[serde(rename = "type")]
+    pub data_type: Option<TypeName>,
+    pub description: Option<String>,
+}
+
+/// A column type a steward can force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TypeName {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Date,
+    Datetime,
+}
+
+/// Source formats the ingest reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Csv,
+    GeoJson,
+}
+
+impl SourceFormat {
+    fn from_name(name: &str) -> Option<SourceFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "csv" | "tsv" | "txt" => Some(SourceFormat::Csv),
+            "geojson" | "json" => Some(SourceFormat::GeoJson),
+            _ => None,
+        }
+    }
+
+    /// The name recorded in metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceFormat::Csv => "csv",
+            SourceFormat::GeoJson => "geojson",
+        }
+    }
+}
+
+/// A dataset ready to ingest: identity, metadata, source files and reading options.
+#[derive(Debug, Clone)]
+pub struct DatasetSpec {
+    pub id: String,
+    pub meta: DatasetMeta,
+    pub files: Vec<PathBuf>,
+    pub format: SourceFormat,
+    pub source: SourceConfig,
+    pub points: Option<PointColumns>,
+    pub columns: BTreeMap<String, ColumnConfig>,
+}
+
+impl DatasetSpec {
+    /// Resolves an ingest argument: a dataset folder (with `dataset.toml`), a `dataset.toml`,
+    /// or a bare data file. `id` overrides the id from the file.
+    pub fn resolve(input: &Path, id: Option<&str>) -> Result<DatasetSpec> {
+        let (toml_path, data_file) = if input.is_dir() {
+            (input.join("dataset.toml"), None)
+        } else if input.extension().is_some_and(|e| e == "toml") {
+            (input.to_owned(), None)
+        } else if input.is_file() {
+            (PathBuf::new(), Some(input.to_owned()))
+        } else {
+            return Err(IngestError::config(input, "no such file or folder"));
+        };
+        let (toml, base) = match &data_file {
+            Some(file) => (DatasetToml::default(), parent_of(file)),
+            None => {
+                let text = std::fs::read_to_string(&toml_path)
+                    .map_err(|e| IngestError::io(&toml_path, e))?;
+                let toml: DatasetToml = toml::from_str(&text)
+                    .map_err(|e| IngestError::config(&toml_path, e.to_string()))?;
+                (toml, parent_of(&toml_path))
+            }
+        };
+        let err_path = if data_file.is_some() {
+            input.to_owned()
+        } else {
+            toml_path.clone()
+        };
+
+        let files = match (&data_file, &toml.source.path) {
+            (Some(file), _) => vec![file.clone()],
+            (None, Some(OneOrMany::One(p))) => vec![base.join(p)],
+            (None, Some(OneOrMany::Many(ps))) => ps.iter().map(|p| base.join(p)).collect(),
+            (None, None) => vec![single_data_file(&base, &err_path)?],
+        };
+        let first = &files[0];
+        let format_name = toml.source.format.clone().unwrap_or_else(|| {
+            first
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default()
+                .to_owned()
+        });
+        let format = SourceFormat::from_name(&format_name).ok_or_else(|| {
+            IngestError::config(
+                &err_path,
+                format!("unsupported source format '{format_name}' (supported: csv, tsv, geojson)"),
+            )
+        })?;
+
+        let default_id = if data_file.is_some() {
+            first.file_stem()
+        } else {
+            base.file_name()
+        }
+        .map(|s| slugify(&s.to_string_lossy()))
+        .unwrap_or_default();
+        let id = id
+            .map(str::to_owned)
+            .or(toml.id.clone())
+            .unwrap_or(default_id);
+        if !is_valid_id(&id) {
+            return Err(IngestError::config(
+                &err_path,
+                format!(
+                    "'{id}' is not a valid dataset id ([a-z0-9][a-z0-9-]*); set `id` in dataset.toml or pass --id"
+                ),
+            ));
+        }
+        if !toml.licence.is_empty() && licence_by_id(&toml.licence).is_none() {
+            return Err(IngestError::config(
+                &err_path,
+                format!(
+                    "licence '{}' is not in the DCAT-AP.de licence list (e.g. dl-by-de/2.0, dl-zero-de/2.0, cc-by/4.0)",
+                    toml.licence
+                ),
+            ));
+        }
+        if let Some(d) = &toml.source.decimal {
+            if d != "," && d != "." {
+                return Err(IngestError::config(
+                    &err_path,
+                    format!("decimal must be \",\" or \".\", not {d:?}"),
+                ));
+            }
+        }
+        let meta = DatasetMeta {
+            title: toml.title.clone().unwrap_or_else(|| id.clone()),
+            description: toml.description,
+            publisher: toml.publisher,
+            licence: toml.licence,
+            attribution: toml.attribution,
+            keywords: toml.keywords,
+            theme: toml.theme,
+        };
+        Ok(DatasetSpec {
+            id,
+            meta,
+            files,
+            format,
+            source: toml.source,
+            points: toml.geometry,
+            columns: toml.columns,
+        })
+    }
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn single_data_file(dir: &Path, toml: &Path) -> Result<PathBuf> {
+    let entries = std::fs::read_dir(dir).map_err(|e| IngestError::io(dir, e))?;
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| SourceFormat::from_name(e).is_some())
+        })
+        .collect();
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(IngestError::config(
+            toml,
+            "no data file found beside it; set [source] path",
+        )),
+        _ => Err(IngestError::config(
+            toml,
+            "several data files found beside it; set [source] path",
+        )),
+    }
+}
+
+/// Turns a file name into a dataset id: lowercase ASCII, umlauts transliterated, `-` elsewhere.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let piece = match c {
+            'ä' => "ae",
+            'ö' => "oe",
+            'ü' => "ue",
+            'ß' => "ss",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => "-",
+        };
+        if piece == "-" && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push_str(piece);
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_valid_ids() {
+        assert_eq!(
+            slugify("Haushalt Wesel 2017.csv"),
+            "haushalt-wesel-2017-csv"
+        );
+        assert_eq!(slugify("Pegelstände_NRW"), "pegelstaende-nrw");
+        assert!(is_valid_id(&slugify("__Straßen__")));
+    }
+
+    #[test]
+    fn unknown_keys_are_an_error_with_their_place() {
+        let err = toml::from_str::<DatasetToml>("title = \"x\"\n[source]\ndelimeter = \";\"\n")
+            .expect_err("typo must fail");
+        let msg = err.to_string();
+        assert!(msg.contains("delimeter"), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+    }
+}

@@ -1,0 +1,461 @@
+//! The ingest pipeline: read each source twice (infer whole-column types, then convert), write
+//! every output in one pass, and publish the version by committing the manifest last.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use allmende_catalog::{
+    Catalog, Column, Distribution, GeometryInfo, Manifest, SourceInfo, Version,
+};
+use sha2::{Digest, Sha256};
+
+use crate::config::{DatasetSpec, SourceFormat};
+use crate::convert::{BatchBuilder, GEOMETRY, GeometrySource};
+use crate::error::{IngestError, Result};
+use crate::geometry::type_name;
+use crate::infer::{ColumnInference, ColumnType, DecimalStyle, Kind};
+use crate::read::csv::{CsvOptions, CsvReader};
+use crate::read::geojson::GeoJsonReader;
+use crate::read::{Columns, Event, FileFacts, Rejection, SourceReader};
+use crate::report::{ColumnReport, FileReport, GeometryReport, IngestReport};
+use crate::write::Outputs;
+
+/// Choices of the person running the ingest.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestOptions {
+    /// Publish even when rows were rejected (they stay listed in the report).
+    pub accept_rejects: bool,
+}
+
+/// How an ingest ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A new version is live.
+    Published {
+        manifest: Manifest,
+        version: u32,
+        report: IngestReport,
+    },
+    /// Rows were rejected, so nothing was published: the readable rows and the report wait in
+    /// `dir`; the previous version stays served.
+    Held { dir: PathBuf, report: IngestReport },
+}
+
+const WGS84: &[&str] = &["EPSG:4326", "OGC:CRS84", "CRS84", "WGS84"];
+
+/// Ingests a dataset into the data root as a new version.
+pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> Result<Outcome> {
+    let analysis = analyse(spec)?;
+    let stage = Catalog::stage_version(data_root, &spec.id)?;
+    let number = stage.number();
+    let converted = convert(spec, &analysis, Some(stage.dir()))?;
+    let mut report = converted.report;
+    report.version = Some(number);
+    let publish = report.rejected.is_empty() || options.accept_rejects;
+    report.published = publish;
+    let report_path = stage.dir().join("report.json");
+    let json =
+        serde_json::to_vec_pretty(&report).map_err(|e| IngestError::write(&report_path, e))?;
+    std::fs::write(&report_path, json).map_err(|e| IngestError::io(&report_path, e))?;
+    if !publish {
+        let dir = stage.hold()?;
+        return Ok(Outcome::Held { dir, report });
+    }
+    let mut distributions = Vec::new();
+    for (format, path) in converted.files {
+        let (byte_size, sha256) = hash_file(&path)?;
+        distributions.push(Distribution {
+            format,
+            file: format.file_name(),
+            media_type: format.media_type().to_owned(),
+            byte_size,
+            sha256,
+        });
+    }
+    let mut source_hash = Sha256::new();
+    for file in &spec.files {
+        source_hash.update(hash_file(file)?.1);
+    }
+    let first = &report.files[0];
+    let version = Version {
+        number,
+        created: chrono::Utc::now(),
+        row_count: report.rows_published,
+        rejected_rows: report.rejected.len() as u64,
+        columns: converted.columns,
+        geometry: report.geometry.as_ref().map(|g| GeometryInfo {
+            column: GEOMETRY.into(),
+            types: g.types.clone(),
+            bbox: g.bbox,
+            crs: "OGC:CRS84".into(),
+            source_crs: g.source_crs.clone(),
+        }),
+        source: SourceInfo {
+            files: spec
+                .files
+                .iter()
+                .map(|f| {
+                    f.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                })
+                .collect(),
+            format: spec.format.name().into(),
+            encoding: first.encoding.clone(),
+            delimiter: first.delimiter.clone(),
+            sha256: hex::encode(source_hash.finalize()),
+        },
+        distributions,
+    };
+    let manifest = stage.commit(spec.meta.clone(), version)?;
+    Ok(Outcome::Published {
+        manifest,
+        version: number,
+        report,
+    })
+}
+
+/// A dry run: the report of an ingest, nothing written.
+pub fn validate(spec: &DatasetSpec) -> Result<IngestReport> {
+    let analysis = analyse(spec)?;
+    Ok(convert(spec, &analysis, None)?.report)
+}
+
+/// What the first pass learnt.
+struct Analysis {
+    columns: Columns,
+    inferences: Vec<ColumnInference>,
+    rejected: Vec<Rejection>,
+    files: Vec<(FileFacts, u64, u64)>,
+    geometry_types: BTreeSet<&'static str>,
+}
+
+fn open_reader(spec: &DatasetSpec, file: &Path) -> Result<Box<dyn SourceReader>> {
+    Ok(match spec.format {
+        SourceFormat::Csv => Box::new(CsvReader::open(
+            file,
+            &CsvOptions {
+                encoding: spec.source.encoding.clone(),
+                delimiter: spec.source.delimiter.clone(),
+            },
+        )?),
+        SourceFormat::GeoJson => Box::new(GeoJsonReader::open(file)?),
+    })
+}
+
+fn analyse(spec: &DatasetSpec) -> Result<Analysis> {
+    let mut columns = Columns::default();
+    let mut inferences: Vec<ColumnInference> = Vec::new();
+    let mut rejected = Vec::new();
+    let mut files = Vec::new();
+    let mut geometry_types = BTreeSet::new();
+    let nulls = &spec.source.null;
+    for file in &spec.files {
+        let mut reader = open_reader(spec, file)?;
+        let (mut rows, mut rejects) = (0u64, 0u64);
+        let facts = reader.read(&mut columns, &mut |event| {
+            match event {
+                Event::Record(record) => {
+                    rows += 1;
+                    if inferences.len() < record.values.len() {
+                        inferences.resize_with(record.values.len(), || ColumnInference::new(""));
+                    }
+                    for (inference, value) in inferences.iter_mut().zip(&record.values) {
+                        inference.observe(value.as_deref(), record.location, nulls);
+                    }
+                    if let Some(t) = record.geometry.as_deref().and_then(type_name) {
+                        geometry_types.insert(t);
+                    }
+                }
+                Event::Rejected(r) => {
+                    rejects += 1;
+                    rejected.push(r);
+                }
+            }
+            Ok(())
+        })?;
+        files.push((facts, rows, rejects));
+    }
+    inferences.resize_with(columns.len(), || ColumnInference::new(""));
+    let total: u64 = files.iter().map(|f| f.1).sum();
+    for (inference, name) in inferences.iter_mut().zip(columns.names()) {
+        inference.name = name.clone();
+        // Rows read before a column first appeared have no value for it.
+        inference.nulls = total - inference.non_null;
+    }
+    Ok(Analysis {
+        columns,
+        inferences,
+        rejected,
+        files,
+        geometry_types,
+    })
+}
+
+struct Converted {
+    report: IngestReport,
+    columns: Vec<Column>,
+    files: Vec<(allmende_catalog::Format, PathBuf)>,
+}
+
+fn convert(spec: &DatasetSpec, analysis: &Analysis, out: Option<&Path>) -> Result<Converted> {
+    let config_path = spec.files[0].clone();
+    let names = analysis.columns.names();
+    for key in spec.columns.keys() {
+        if !names.contains(key) {
+            return Err(IngestError::config(
+                &config_path,
+                format!(
+                    "[columns.{key}] names no column of the source (columns: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    let hint = match (
+        spec.source.decimal.as_deref(),
+        analysis.files.first().and_then(|f| f.0.delimiter),
+    ) {
+        (Some(","), _) | (None, Some(';')) => DecimalStyle::German,
+        _ => DecimalStyle::English,
+    };
+    let declared = spec.source.decimal.as_deref().map(|d| {
+        if d == "," {
+            DecimalStyle::German
+        } else {
+            DecimalStyle::English
+        }
+    });
+    let types: Vec<ColumnType> = analysis
+        .inferences
+        .iter()
+        .map(|inf| {
+            inf.decide(
+                spec.columns.get(&inf.name).and_then(|c| c.data_type),
+                declared,
+                hint,
+            )
+        })
+        .collect();
+
+    let geometry_source = match (&spec.points, spec.format) {
+        (Some(p), _) => {
+            let index = |name: &str| {
+                let i = analysis.columns.get(name).ok_or_else(|| {
+                    IngestError::config(
+                        &config_path,
+                        format!("[geometry] names column '{name}', which the source does not have"),
+                    )
+                })?;
+                if !matches!(types[i].kind, Kind::Integer | Kind::Number) {
+                    return Err(IngestError::config(
+                        &config_path,
+                        format!(
+                            "[geometry] column '{name}' is not numeric ({})",
+                            types[i].reason
+                        ),
+                    ));
+                }
+                Ok(i)
+            };
+            GeometrySource::Columns {
+                x: index(&p.x)?,
+                y: index(&p.y)?,
+            }
+        }
+        (None, SourceFormat::GeoJson) => GeometrySource::Native,
+        (None, SourceFormat::Csv) => GeometrySource::None,
+    };
+    let spatial = !matches!(geometry_source, GeometrySource::None);
+    let source_crs = match (
+        &spec.source.crs,
+        analysis.files.first().and_then(|f| f.0.crs.clone()),
+    ) {
+        (Some(declared), _) => declared.clone(),
+        (None, Some(found)) => found,
+        (None, None) => "OGC:CRS84".into(),
+    };
+    if spatial
+        && !WGS84.iter().any(|w| w.eq_ignore_ascii_case(&source_crs))
+        && spec.source.crs.is_some()
+    {
+        return Err(IngestError::config(
+            &config_path,
+            format!(
+                "source CRS {source_crs}: only WGS 84 sources (EPSG:4326) can be published so far"
+            ),
+        ));
+    }
+
+    // Published names: the geometry and its bbox covering column are reserved.
+    let mut warnings = Vec::new();
+    let published: Vec<String> = names
+        .iter()
+        .map(|n| {
+            if spatial && (n == GEOMETRY || n == "bbox") {
+                warnings.push(format!("source column '{n}' renamed to '{n}_source': the name is reserved for the geometry"));
+                format!("{n}_source")
+            } else {
+                n.clone()
+            }
+        })
+        .collect();
+
+    let mut builder = BatchBuilder::new(
+        published.clone(),
+        types.clone(),
+        spec.source.null.clone(),
+        geometry_source,
+    );
+    let geometry_types: Vec<&str> = match geometry_source {
+        GeometrySource::Columns { .. } => vec!["Point"],
+        _ => analysis.geometry_types.iter().copied().collect(),
+    };
+    let mut outputs = match out {
+        Some(dir) => Outputs::create(
+            dir,
+            &builder.schema(),
+            &spec.meta.title,
+            spatial.then_some(geometry_types.as_slice()),
+        )?,
+        None => Outputs::none(),
+    };
+    let mut rejected = analysis.rejected.clone();
+    let mut file_rejects = vec![0u64; spec.files.len()];
+    let mut columns = analysis.columns.clone();
+    for (n, file) in spec.files.iter().enumerate() {
+        let display = file.display().to_string();
+        let mut reader = open_reader(spec, file)?;
+        reader.read(&mut columns, &mut |event| {
+            if let Event::Record(record) = event {
+                match builder.push(&record, &display) {
+                    Ok(Some(batch)) => outputs.write(&batch)?,
+                    Ok(None) => {}
+                    Err(rejection) => {
+                        file_rejects[n] += 1;
+                        rejected.push(rejection);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+    }
+    if let Some(batch) = builder
+        .finish_batch()
+        .map_err(|e| IngestError::write(&config_path, e))?
+    {
+        outputs.write(&batch)?;
+    }
+    let files = outputs.finish()?;
+    if builder.written == 0 && !rejected.is_empty() {
+        return Err(IngestError::NoRows {
+            path: config_path,
+            rejected: rejected.len() as u64,
+        });
+    }
+    if builder.geometry_stats.nulls > 0 {
+        warnings.push(format!(
+            "{} rows have no geometry; the FlatGeobuf file leaves them out",
+            builder.geometry_stats.nulls
+        ));
+    }
+
+    let mut column_reports = Vec::new();
+    let mut catalog_columns = Vec::new();
+    for (i, inference) in analysis.inferences.iter().enumerate() {
+        let stats = &builder.stats[i];
+        column_reports.push(ColumnReport {
+            name: published[i].clone(),
+            source_name: (published[i] != inference.name).then(|| inference.name.clone()),
+            data_type: types[i].kind.name().into(),
+            reason: types[i].reason.clone(),
+            nulls: stats.nulls,
+            min: stats.min(),
+            max: stats.max(),
+            examples: inference.examples.clone(),
+            disagreeing: inference.disagreeing().to_vec(),
+        });
+        catalog_columns.push(Column {
+            name: published[i].clone(),
+            data_type: types[i].kind.name().into(),
+            null_count: stats.nulls,
+            description: spec
+                .columns
+                .get(&inference.name)
+                .and_then(|c| c.description.clone()),
+        });
+    }
+    let geometry = spatial.then(|| GeometryReport {
+        types: builder
+            .geometry_stats
+            .types
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect(),
+        bbox: builder.geometry_stats.bounds.map(|b| b.to_array()),
+        nulls: builder.geometry_stats.nulls,
+        source_crs: source_crs.clone(),
+    });
+    if spatial {
+        catalog_columns.push(Column {
+            name: GEOMETRY.into(),
+            data_type: "geometry".into(),
+            null_count: builder.geometry_stats.nulls,
+            description: None,
+        });
+    }
+    let file_reports = spec
+        .files
+        .iter()
+        .zip(&analysis.files)
+        .zip(&file_rejects)
+        .map(
+            |((path, (facts, rows, rejects)), conv_rejects)| FileReport {
+                path: path.display().to_string(),
+                format: spec.format.name().into(),
+                encoding: facts.encoding.clone(),
+                encoding_reason: facts.encoding_reason.clone(),
+                delimiter: facts.delimiter.map(|d| d.to_string()),
+                crs: facts.crs.clone(),
+                rows: rows + rejects,
+                rejected: rejects + conv_rejects,
+            },
+        )
+        .collect::<Vec<_>>();
+    let rows_read = file_reports.iter().map(|f| f.rows).sum();
+    Ok(Converted {
+        report: IngestReport {
+            dataset: spec.id.clone(),
+            version: None,
+            published: false,
+            files: file_reports,
+            rows_read,
+            rows_published: builder.written,
+            rejected,
+            columns: column_reports,
+            geometry,
+            warnings,
+        },
+        columns: catalog_columns,
+        files,
+    })
+}
+
+/// Size and hex SHA-256 of a file, streamed.
+fn hash_file(path: &Path) -> Result<(u64, String)> {
+    let mut file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| IngestError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}

@@ -1,0 +1,182 @@
+//! Delimited text (CSV, TSV, semicolon files): encoding and delimiter detected, RFC 4180
+//! quoting, `\n`, `\r\n` and bare `\r` line ends, ragged rows rejected with their line.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+use super::{Columns, Event, FileFacts, Location, Record, Rejection, SourceReader, nfc};
+use crate::detect::{
+    DetectedEncoding, detect_encoding, encoding_for_label, encoding_label, sniff_delimiter,
+};
+use crate::error::{IngestError, Result};
+
+/// Options a `dataset.toml` may set.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+}
+
+/// Reads one delimited text file.
+#[derive(Debug)]
+pub struct CsvReader {
+    path: PathBuf,
+    display: String,
+    encoding: DetectedEncoding,
+    delimiter: u8,
+}
+
+impl CsvReader {
+    /// Opens the file and detects what is not declared.
+    pub fn open(path: &Path, options: &CsvOptions) -> Result<CsvReader> {
+        let encoding = match &options.encoding {
+            Some(label) => DetectedEncoding {
+                encoding: encoding_for_label(label, path)?,
+                reason: "declared in dataset.toml".into(),
+            },
+            None => detect_encoding(path)?,
+        };
+        let delimiter = match options.delimiter.as_deref() {
+            Some("\\t" | "tab") => b'\t',
+            Some(d) if d.len() == 1 => d.as_bytes()[0],
+            Some(d) => {
+                return Err(IngestError::config(
+                    path,
+                    format!("delimiter must be one character, not {d:?}"),
+                ));
+            }
+            None => {
+                let mut sample = String::new();
+                decoder(path, &encoding)?
+                    .take(64 * 1024)
+                    .read_to_string(&mut sample)
+                    .map_err(|e| IngestError::io(path, e))?;
+                sniff_delimiter(&sample)
+            }
+        };
+        Ok(CsvReader {
+            path: path.to_owned(),
+            display: path.display().to_string(),
+            encoding,
+            delimiter,
+        })
+    }
+}
+
+fn decoder(path: &Path, encoding: &DetectedEncoding) -> Result<impl Read + use<>> {
+    let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    Ok(DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding.encoding))
+        .bom_override(true)
+        .build(BufReader::with_capacity(256 * 1024, file)))
+}
+
+impl SourceReader for CsvReader {
+    fn read(
+        &mut self,
+        columns: &mut Columns,
+        emit: &mut dyn FnMut(Event) -> Result<()>,
+    ) -> Result<FileFacts> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(decoder(&self.path, &self.encoding)?);
+        let mut record = csv::StringRecord::new();
+        let parse_err = |e: csv::Error, path: &Path| match e.kind() {
+            csv::ErrorKind::Utf8 { pos, err } => IngestError::Parse {
+                path: path.to_owned(),
+                line: pos.as_ref().map_or(0, |p| p.line()),
+                column: Some(err.field() as u64 + 1),
+                message: "text is not valid in the detected encoding".into(),
+            },
+            csv::ErrorKind::Io(_) => IngestError::Encoding {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
+            _ => IngestError::Parse {
+                path: path.to_owned(),
+                line: e.position().map_or(0, |p| p.line()),
+                column: None,
+                message: e.to_string(),
+            },
+        };
+        // The header: the first record. Blank or repeated names get unique ones.
+        if !reader
+            .read_record(&mut record)
+            .map_err(|e| parse_err(e, &self.path))?
+        {
+            return Err(IngestError::Parse {
+                path: self.path.clone(),
+                line: 1,
+                column: None,
+                message: "the file is empty: no header line".into(),
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        let header: Vec<usize> = record
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let base = nfc(name.trim().to_owned());
+                let base = if base.is_empty() {
+                    format!("column_{}", i + 1)
+                } else {
+                    base
+                };
+                let mut name = base.clone();
+                let mut n = 2;
+                while !seen.insert(name.clone()) {
+                    name = format!("{base}_{n}");
+                    n += 1;
+                }
+                columns.index_or_insert(&name)
+            })
+            .collect();
+        let width = header.len();
+        let slots = columns.len();
+
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(parse_err(e, &self.path)),
+            }
+            let line = record.position().map_or(0, |p| p.line());
+            let location = Location::Line(line);
+            let n = record.len();
+            // A line of nothing, e.g. a trailing blank line in a one-column file.
+            if n == 1 && record[0].is_empty() && width > 1 {
+                continue;
+            }
+            let extras_empty = record.iter().skip(width).all(|f| f.trim().is_empty());
+            if n < width || !extras_empty {
+                emit(Event::Rejected(Rejection {
+                    file: self.display.clone(),
+                    location,
+                    column: None,
+                    reason: format!("expected {width} fields, found {n}"),
+                }))?;
+                continue;
+            }
+            let mut values = vec![None; slots];
+            for (field, &slot) in record.iter().zip(&header) {
+                values[slot] = Some(nfc(field.to_owned()));
+            }
+            emit(Event::Record(Record {
+                location,
+                values,
+                geometry: None,
+            }))?;
+        }
+        Ok(FileFacts {
+            encoding: Some(encoding_label(self.encoding.encoding).to_owned()),
+            encoding_reason: Some(self.encoding.reason.clone()),
+            delimiter: Some(self.delimiter as char),
+            crs: None,
+        })
+    }
+}
