@@ -1,1 +1,51 @@
-//! stub
+//! Allmende's HTTP server: the catalogue JSON API, downloads with Range and ETag, and SQL.
+//!
+//! [`router`] builds the axum `Router` over an [`AppState`]; [`serve`] binds a socket and runs
+//! it until Ctrl-C.
+
+mod error;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// The complete router.
+pub fn router(state: AppState) -> axum::Router {
+    routes::router(state)
+}
+
+/// Serves `state` on `listener` until Ctrl-C or SIGTERM. `on_bound` learns the bound address
+/// first (port 0 picks a free one), e.g. to print it.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

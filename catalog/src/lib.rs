@@ -7,6 +7,7 @@
 mod error;
 mod licence;
 mod model;
+mod search;
 mod store;
 
 pub use error::{CatalogError, Result};
@@ -14,4 +15,5 @@ pub use licence::{Licence, licence_by_id};
 pub use model::{
     Column, DatasetMeta, Distribution, Format, GeometryInfo, Manifest, SourceInfo, Version,
 };
+pub use search::{Facets, SearchQuery, SearchResult};
 pub use store::{Catalog, StagedVersion, is_valid_id, table_name};

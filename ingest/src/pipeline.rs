@@ -27,6 +27,8 @@ use crate::write::Outputs;
 pub struct IngestOptions {
     /// Publish even when rows were rejected (they stay listed in the report).
     pub accept_rejects: bool,
+    /// Publish a new version even when source and metadata are unchanged.
+    pub force: bool,
 }
 
 /// How an ingest ended.
@@ -38,6 +40,8 @@ pub enum Outcome {
         version: u32,
         report: IngestReport,
     },
+    /// The source and metadata equal the latest version's: nothing new to publish.
+    Unchanged { version: u32 },
     /// Rows were rejected, so nothing was published: the readable rows and the report wait in
     /// `dir`; the previous version stays served.
     Held { dir: PathBuf, report: IngestReport },
@@ -47,6 +51,18 @@ const WGS84: &[&str] = &["EPSG:4326", "OGC:CRS84", "CRS84", "WGS84"];
 
 /// Ingests a dataset into the data root as a new version.
 pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> Result<Outcome> {
+    let source_sha256 = source_hash(spec)?;
+    if let Some(latest) = Catalog::open(data_root)?
+        .get(&spec.id)
+        .filter(|m| m.meta == spec.meta)
+        .and_then(Manifest::latest)
+    {
+        if latest.source.sha256 == source_sha256 && !options.force {
+            return Ok(Outcome::Unchanged {
+                version: latest.number,
+            });
+        }
+    }
     let analysis = analyse(spec)?;
     let stage = Catalog::stage_version(data_root, &spec.id)?;
     let number = stage.number();
@@ -73,10 +89,6 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
             byte_size,
             sha256,
         });
-    }
-    let mut source_hash = Sha256::new();
-    for file in &spec.files {
-        source_hash.update(hash_file(file)?.1);
     }
     let first = &report.files[0];
     let version = Version {
@@ -105,7 +117,7 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
             format: spec.format.name().into(),
             encoding: first.encoding.clone(),
             delimiter: first.delimiter.clone(),
-            sha256: hex::encode(source_hash.finalize()),
+            sha256: source_sha256,
         },
         distributions,
     };
@@ -441,6 +453,18 @@ fn convert(spec: &DatasetSpec, analysis: &Analysis, out: Option<&Path>) -> Resul
         columns: catalog_columns,
         files,
     })
+}
+
+/// The SHA-256 of the source: of the file, or of the files' hashes when there are several.
+fn source_hash(spec: &DatasetSpec) -> Result<String> {
+    if let [one] = spec.files.as_slice() {
+        return Ok(hash_file(one)?.1);
+    }
+    let mut hasher = Sha256::new();
+    for file in &spec.files {
+        hasher.update(hash_file(file)?.1);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Size and hex SHA-256 of a file, streamed.

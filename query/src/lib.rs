@@ -1,1 +1,12 @@
-//! stub
+//! Allmende's query engine: one DataFusion session over the latest version of every published
+//! dataset, with geodatafusion's spatial functions, read-only SQL and memory and time limits.
+//!
+//! [`build_session`] is the one place the engine is set up (tables, UDFs, memory pool, limits).
+
+mod error;
+mod output;
+mod session;
+
+pub use error::{QueryError, Result};
+pub use output::{ResultTable, displayable, to_csv, to_json_table};
+pub use session::{Limits, QueryEngine, build_session};

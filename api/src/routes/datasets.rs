@@ -1,0 +1,164 @@
+//! `/api/datasets` (search with facets) and `/api/datasets/{id}` (metadata, schema, extent,
+//! versions, distributions).
+
+use allmende_catalog::{Manifest, SearchQuery, Version, licence_by_id, table_name};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    q: Option<String>,
+    keyword: Option<String>,
+    publisher: Option<String>,
+    licence: Option<String>,
+    format: Option<String>,
+    bbox: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+const MAX_LIMIT: usize = 1000;
+
+pub async fn list(
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let bbox = p.bbox.as_deref().map(parse_bbox).transpose()?;
+    let limit = p.limit.unwrap_or(100);
+    if limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "limit must be at most {MAX_LIMIT}"
+        )));
+    }
+    let query = SearchQuery {
+        q: p.q,
+        keyword: p.keyword,
+        publisher: p.publisher,
+        licence: p.licence,
+        format: p.format,
+        bbox,
+        limit,
+        offset: p.offset.unwrap_or(0),
+    };
+    let result = state.catalog.search(&query);
+    Ok(Json(json!({
+        "total": result.total,
+        "limit": limit,
+        "offset": query.offset,
+        "datasets": result.datasets.iter().map(|m| summary(m)).collect::<Vec<_>>(),
+        "facets": result.facets,
+    })))
+}
+
+fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ApiError::bad_request("bbox must be four numbers: minLon,minLat,maxLon,maxLat")
+        })?;
+    match v.as_slice() {
+        &[a, b, c, d] if a <= c && b <= d => Ok([a, b, c, d]),
+        _ => Err(ApiError::bad_request(
+            "bbox must be four numbers: minLon,minLat,maxLon,maxLat with min ≤ max",
+        )),
+    }
+}
+
+fn licence(id: &str) -> Value {
+    match licence_by_id(id) {
+        Some(l) => json!({ "id": l.id, "name": l.name, "uri": l.uri() }),
+        None => json!({ "id": id }),
+    }
+}
+
+fn summary(m: &Manifest) -> Value {
+    let latest = m.latest();
+    json!({
+        "id": m.id,
+        "title": m.meta.title,
+        "description": m.meta.description,
+        "publisher": m.meta.publisher,
+        "licence": licence(&m.meta.licence),
+        "keywords": m.meta.keywords,
+        "table": table_name(&m.id),
+        "version": latest.map(|v| v.number),
+        "modified": latest.map(|v| v.created),
+        "row_count": latest.map(|v| v.row_count),
+        "bbox": latest.and_then(|v| v.geometry.as_ref()).and_then(|g| g.bbox),
+        "url": format!("/api/datasets/{}", m.id),
+    })
+}
+
+fn distributions(id: &str, v: &Version, latest: bool) -> Vec<Value> {
+    v.distributions
+        .iter()
+        .map(|d| {
+            let ext = d.format.extension();
+            json!({
+                "format": ext,
+                "media_type": d.media_type,
+                "byte_size": d.byte_size,
+                "sha256": d.sha256,
+                "url": if latest { format!("/api/datasets/{id}/download.{ext}") } else { format!("/api/datasets/{id}/versions/{}/download.{ext}", v.number) },
+                "version_url": format!("/api/datasets/{id}/versions/{}/download.{ext}", v.number),
+            })
+        })
+        .collect()
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let m = state
+        .catalog
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' not found")))?;
+    let latest = m
+        .latest()
+        .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' has no published version")))?;
+    let versions: Vec<Value> = m
+        .versions
+        .iter()
+        .rev()
+        .map(|v| {
+            json!({
+                "number": v.number,
+                "created": v.created,
+                "row_count": v.row_count,
+                "rejected_rows": v.rejected_rows,
+                "source": v.source,
+                "distributions": distributions(&m.id, v, false),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "id": m.id,
+        "title": m.meta.title,
+        "description": m.meta.description,
+        "publisher": m.meta.publisher,
+        "licence": licence(&m.meta.licence),
+        "attribution": m.meta.attribution,
+        "keywords": m.meta.keywords,
+        "theme": m.meta.theme,
+        "table": table_name(&m.id),
+        "version": latest.number,
+        "modified": latest.created,
+        "issued": m.versions.first().map(|v| v.created),
+        "row_count": latest.row_count,
+        "schema": latest.columns,
+        "geometry": latest.geometry,
+        "extent": { "spatial": { "bbox": latest.geometry.as_ref().and_then(|g| g.bbox), "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84" } },
+        "source": latest.source,
+        "distributions": distributions(&m.id, latest, true),
+        "versions": versions,
+    })))
+}
