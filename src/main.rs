@@ -28,6 +28,9 @@ enum Command {
     Demo {
         #[arg(long, env = "ALLMENDE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Stop when standard input closes (for supervisors and tests).
+        #[arg(long, hide = true)]
+        stop_on_stdin_eof: bool,
         /// Folder of dataset folders to publish.
         #[arg(long, env = "ALLMENDE_DATASETS", default_value = "datasets")]
         datasets: PathBuf,
@@ -56,6 +59,9 @@ enum Command {
     Serve {
         #[arg(long, env = "ALLMENDE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Stop when standard input closes (for supervisors and tests).
+        #[arg(long, hide = true)]
+        stop_on_stdin_eof: bool,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -93,6 +99,9 @@ struct LimitArgs {
     /// Rows a JSON SQL result returns at most.
     #[arg(long, env = "ALLMENDE_SQL_MAX_ROWS", default_value_t = 10_000)]
     sql_max_rows: usize,
+    /// SQL queries that may run at once.
+    #[arg(long, env = "ALLMENDE_SQL_CONCURRENCY", default_value_t = 4)]
+    sql_concurrency: usize,
 }
 
 impl LimitArgs {
@@ -101,6 +110,7 @@ impl LimitArgs {
             memory_bytes: self.sql_memory_mb * 1024 * 1024,
             timeout: Duration::from_secs(self.sql_timeout),
             max_json_rows: self.sql_max_rows,
+            max_concurrent: self.sql_concurrency,
             ..Limits::default()
         }
     }
@@ -135,6 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo {
             listen,
+            stop_on_stdin_eof,
             datasets,
             data,
             limits,
@@ -144,7 +155,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !ok {
                 anyhow::bail!("a bundled dataset could not be published");
             }
-            serve(listen, &data.root, limits.limits())
+            serve(listen, &data.root, limits.limits(), stop_on_stdin_eof)
         }
         Command::Ingest {
             inputs,
@@ -173,9 +184,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve {
             listen,
+            stop_on_stdin_eof,
             data,
             limits,
-        } => serve(listen, &data.root, limits.limits()),
+        } => serve(listen, &data.root, limits.limits(), stop_on_stdin_eof),
         Command::Sql {
             query,
             format,
@@ -260,7 +272,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn serve(listen: SocketAddr, root: &Path, limits: Limits) -> anyhow::Result<ExitCode> {
+fn serve(
+    listen: SocketAddr,
+    root: &Path,
+    limits: Limits,
+    stop_on_stdin_eof: bool,
+) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let state = allmende_api::AppState::open(root, limits)
             .await
@@ -274,7 +291,21 @@ fn serve(listen: SocketAddr, root: &Path, limits: Limits) -> anyhow::Result<Exit
             "Allmende serves {} datasets on http://{addr}/",
             state.catalog.datasets().count()
         );
-        allmende_api::serve(listener, state).await?;
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        if stop_on_stdin_eof {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+                let _ = tx.send(());
+            });
+        } else {
+            std::mem::forget(tx);
+        }
+        allmende_api::serve(listener, state, async move {
+            let _ = rx.await;
+        })
+        .await?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -283,7 +314,7 @@ fn sql(query: &str, format: SqlFormat, root: &Path, limits: Limits) -> anyhow::R
     runtime()?.block_on(async {
         let catalog = allmende_catalog::Catalog::open(root)?;
         let engine = allmende_query::build_session(&catalog, limits).await?;
-        let (schema, batches, truncated) = engine.collect(query, usize::MAX - 1).await?;
+        let (schema, batches, truncated) = engine.collect(query, 1 << 40).await?;
         match format {
             SqlFormat::Table => {
                 let shown = batches

@@ -17,14 +17,22 @@ pub fn router(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Serves `state` on `listener` until Ctrl-C or SIGTERM. `on_bound` learns the bound address
-/// first (port 0 picks a free one), e.g. to print it.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+/// Serves `state` on `listener` until Ctrl-C, SIGTERM or `stop` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        tokio::select! {
+            () = shutdown_signal() => {},
+            () = stop => {},
+        }
+    })
     .await
 }
 

@@ -15,6 +15,7 @@ use datafusion::prelude::{
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::Statement;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 
 use crate::error::{QueryError, Result};
 
@@ -29,6 +30,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Rows a JSON result returns before it is cut (`truncated: true`).
     pub max_json_rows: usize,
+    /// Queries that may run at once; later ones wait, within their time limit, for a slot.
+    pub max_concurrent: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             spill_bytes: 1024 * 1024 * 1024,
             timeout: Duration::from_secs(30),
             max_json_rows: 10_000,
+            max_concurrent: 4,
         }
     }
 }
@@ -46,6 +50,8 @@ impl Default for Limits {
 pub struct QueryEngine {
     ctx: SessionContext,
     limits: Limits,
+    runtime: QueryRuntime,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -86,7 +92,13 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
             message: e.to_string(),
         })?;
     }
-    Ok(QueryEngine { ctx, limits })
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1)));
+    Ok(QueryEngine {
+        ctx,
+        limits,
+        runtime: QueryRuntime::new()?,
+        slots,
+    })
 }
 
 impl QueryEngine {
@@ -137,73 +149,148 @@ impl QueryEngine {
         Ok(DataFrame::new(state, plan))
     }
 
+    /// Starts executing a planned query on the engine's own runtime. Batches arrive through a
+    /// small channel, so a slow reader slows the query instead of filling memory; dropping the
+    /// returned stream aborts the query.
+    fn execute(
+        &self,
+        df: DataFrame,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> (SchemaRef, Execution) {
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+        let task = self.runtime.spawn(async move {
+            // Held until the task really ends: an aborted query stops only at its next yield.
+            let _slot = slot;
+            let mut stream: SendableRecordBatchStream = match df.execute_stream().await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(e.into())).await;
+                    return;
+                }
+            };
+            while let Some(batch) = stream.next().await {
+                let failed = batch.is_err();
+                if tx.send(batch.map_err(QueryError::from)).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        (schema, Execution { rx, task })
+    }
+
     /// Runs a query and collects at most `max_rows` rows; the flag says whether more existed.
     pub async fn collect(
         &self,
         sql: &str,
         max_rows: usize,
     ) -> Result<(SchemaRef, Vec<RecordBatch>, bool)> {
-        let timeout = self.limits.timeout;
-        let work = async {
-            let df = self.plan(sql).await?;
-            // One row more than returned tells whether the result was cut.
-            let df = df.limit(0, Some(max_rows + 1))?;
-            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let mut stream = df.execute_stream().await?;
-            let mut batches = Vec::new();
-            let mut rows = 0;
-            let mut truncated = false;
-            while let Some(batch) = stream.next().await {
-                let batch = batch?;
-                let take = batch.num_rows().min(max_rows - rows);
-                if take < batch.num_rows() {
-                    truncated = true;
-                }
-                if take > 0 {
-                    batches.push(batch.slice(0, take));
-                }
-                rows += take;
-                if truncated {
-                    break;
-                }
+        let (schema, mut stream) = self.stream_limited(sql, Some(max_rows + 1)).await?;
+        let mut batches = Vec::new();
+        let mut rows = 0;
+        let mut truncated = false;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let take = batch.num_rows().min(max_rows - rows);
+            if take < batch.num_rows() {
+                truncated = true;
             }
-            Ok((schema, batches, truncated))
-        };
-        tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| QueryError::Timeout(timeout.as_secs()))?
+            if take > 0 {
+                batches.push(batch.slice(0, take));
+            }
+            rows += take;
+            if truncated {
+                break;
+            }
+        }
+        Ok((schema, batches, truncated))
     }
 
-    /// Starts a query whose whole result is streamed (CSV, Parquet downloads of a query).
-    /// The stream ends with a [`QueryError::Timeout`] error when the time limit passes.
+    /// Starts a query whose whole result is streamed (CSV results). The stream ends with a
+    /// [`QueryError::Timeout`] error when the time limit passes.
     pub async fn stream(
         &self,
         sql: &str,
-    ) -> Result<(
-        SchemaRef,
-        futures::stream::BoxStream<'static, Result<RecordBatch>>,
-    )> {
-        let deadline = tokio::time::Instant::now() + self.limits.timeout;
+    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
+        self.stream_limited(sql, None).await
+    }
+
+    async fn stream_limited(
+        &self,
+        sql: &str,
+        limit: Option<usize>,
+    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
         let secs = self.limits.timeout.as_secs();
+        let deadline = tokio::time::Instant::now() + self.limits.timeout;
         let df = tokio::time::timeout_at(deadline, self.plan(sql))
             .await
             .map_err(|_| QueryError::Timeout(secs))??;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let stream: SendableRecordBatchStream =
-            tokio::time::timeout_at(deadline, df.execute_stream())
-                .await
-                .map_err(|_| QueryError::Timeout(secs))??;
-        let stream = futures::stream::unfold((stream, false), move |(mut s, done)| async move {
+        let df = match limit {
+            Some(n) => df.limit(0, Some(n))?,
+            None => df,
+        };
+        let slot = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| QueryError::Timeout(secs))?
+            .map_err(|e| QueryError::Execution(e.to_string()))?;
+        let (schema, execution) = self.execute(df, slot);
+        let stream = futures::stream::unfold((execution, false), move |(mut e, done)| async move {
             if done {
                 return None;
             }
-            match tokio::time::timeout_at(deadline, s.next()).await {
-                Err(_) => Some((Err(QueryError::Timeout(secs)), (s, true))),
+            match tokio::time::timeout_at(deadline, e.rx.recv()).await {
+                Err(_) => Some((Err(QueryError::Timeout(secs)), (e, true))),
                 Ok(None) => None,
-                Ok(Some(Ok(batch))) => Some((Ok(batch), (s, false))),
-                Ok(Some(Err(e))) => Some((Err(QueryError::from(e)), (s, true))),
+                Ok(Some(Ok(batch))) => Some((Ok(batch), (e, false))),
+                Ok(Some(Err(err))) => Some((Err(err), (e, true))),
             }
         });
         Ok((schema, stream.boxed()))
+    }
+}
+
+/// A query running on the engine's runtime; aborted when dropped.
+struct Execution {
+    rx: tokio::sync::mpsc::Receiver<Result<RecordBatch>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Execution {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The runtime queries execute on, apart from the one serving HTTP, so that a heavy query
+/// cannot keep the server from answering or from enforcing time limits.
+struct QueryRuntime(Option<tokio::runtime::Runtime>);
+
+impl QueryRuntime {
+    fn new() -> Result<Self> {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("allmende-query")
+            .enable_all()
+            .build()
+            .map(|rt| QueryRuntime(Some(rt)))
+            .map_err(|e| QueryError::Execution(format!("starting the query runtime: {e}")))
+    }
+
+    fn spawn<F>(&self, f: F) -> tokio::task::JoinHandle<()>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        match &self.0 {
+            Some(rt) => rt.spawn(f),
+            None => tokio::spawn(f),
+        }
+    }
+}
+
+impl Drop for QueryRuntime {
+    fn drop(&mut self) {
+        // A runtime may not be dropped inside another's async context; let it wind down.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
     }
 }

@@ -1,1 +1,161 @@
+//! End-to-end tests of the `allmende` binary: it ingests the bundled datasets and serves them
+//! on an ephemeral port; the tests talk HTTP to it and run its CLI on temp data roots.
 
+mod cli;
+mod outside;
+mod server;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+
+/// The repository root (the root package's folder).
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `allmende` binary under test.
+pub fn allmende() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_allmende"));
+    cmd.env("ALLMENDE_LOG", "warn");
+    cmd
+}
+
+/// A fresh, empty folder under cargo's target tmp dir.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// A running server. It stops when its standard input closes, which happens when this
+/// struct is dropped or the test process ends, however it ends.
+pub struct Server {
+    pub base: String,
+    pub data: PathBuf,
+    _child: Child,
+    _stdin: ChildStdin,
+}
+
+impl Server {
+    /// Starts `allmende <args> --listen 127.0.0.1:0` and waits for the line with its address.
+    pub fn start(args: &[&str], envs: &[(&str, &str)], data: PathBuf) -> Server {
+        let mut cmd = allmende();
+        cmd.args(args)
+            .args(["--listen", "127.0.0.1:0", "--stop-on-stdin-eof", "--data"])
+            .arg(&data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start allmende");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("allmende exited before it served")
+                .expect("read stdout");
+            if let Some(at) = line.find("http://") {
+                break line[at..].trim_end_matches('/').to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            base,
+            data,
+            _child: child,
+            _stdin: stdin,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// The demo server, shared by the tests of this binary: `allmende demo` over the bundled
+/// datasets, ingested once into a fresh data root.
+pub fn demo() -> &'static Server {
+    static DEMO: OnceLock<Server> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let data = scratch("demo-data");
+        let datasets = repo().join("datasets");
+        let datasets = datasets.to_str().expect("utf-8 path");
+        Server::start(&["demo", "--datasets", datasets], &[], data)
+    })
+}
+
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .expect("http client")
+}
+
+/// GET and parse a JSON body; panics with the body when the status is not the expected one.
+pub fn get_json(url: &str, status: u16) -> serde_json::Value {
+    let response = http().get(url).send().expect("GET");
+    let got = response.status().as_u16();
+    let text = response.text().expect("body");
+    assert_eq!(got, status, "GET {url}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Counts the records of a source file with Python's standard library: an outside count,
+/// independent of our readers. `kind` is `csv:<encoding>:<delimiter>` or `geojson`.
+pub fn count_with_python(path: &Path, kind: &str) -> u64 {
+    let script = r#"
+import csv, json, sys
+path, kind = sys.argv[1], sys.argv[2]
+if kind == "geojson":
+    print(len(json.load(open(path, encoding="utf-8"))["features"]))
+else:
+    _, enc, delim = kind.split(":")
+    with open(path, encoding=enc, newline="") as f:
+        rows = list(csv.reader(f, delimiter=delim))
+    print(len(rows) - 1)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .arg(kind)
+        .output()
+        .expect("python3 is part of the machine");
+    assert!(
+        out.status.success(),
+        "python3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+/// The bundled datasets with their source file and how to count its records.
+pub const BUNDLED: &[(&str, &str, &str)] = &[
+    ("haushalt-wesel-2017", "hhplan2017.csv", "csv:cp1252:;"),
+    ("pegel-nrw-stationen", "pegel_stationen.geojson", "geojson"),
+    (
+        "pegel-nrw-tageswerte",
+        "pegel_tageswerte.csv",
+        "csv:utf-8:,",
+    ),
+    (
+        "wahlbezirke-karlsruhe",
+        "wahlbezirke_ltw2016.geojson",
+        "geojson",
+    ),
+];

@@ -1,9 +1,12 @@
 //! Delimited text (CSV, TSV, semicolon files): encoding and delimiter detected, RFC 4180
 //! quoting, `\n`, `\r\n` and bare `\r` line ends, ragged rows rejected with their line.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
@@ -80,11 +83,15 @@ impl SourceReader for CsvReader {
         columns: &mut Columns,
         emit: &mut dyn FnMut(Event) -> Result<()>,
     ) -> Result<FileFacts> {
+        let lines = LineBreaks::default();
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.delimiter)
             .has_headers(false)
             .flexible(true)
-            .from_reader(decoder(&self.path, &self.encoding)?);
+            .from_reader(LineCounter::new(
+                decoder(&self.path, &self.encoding)?,
+                lines.clone(),
+            ));
         let mut record = csv::StringRecord::new();
         let parse_err = |e: csv::Error, path: &Path| match e.kind() {
             csv::ErrorKind::Utf8 { pos, err } => IngestError::Parse {
@@ -145,7 +152,7 @@ impl SourceReader for CsvReader {
                 Ok(false) => break,
                 Err(e) => return Err(parse_err(e, &self.path)),
             }
-            let line = record.position().map_or(0, |p| p.line());
+            let line = lines.line_at(record.position().map_or(0, |p| p.byte()));
             let location = Location::Line(line);
             let n = record.len();
             // A line of nothing, e.g. a trailing blank line in a one-column file.
@@ -178,5 +185,95 @@ impl SourceReader for CsvReader {
             delimiter: Some(self.delimiter as char),
             crs: None,
         })
+    }
+}
+
+/// Line-break offsets seen in the stream but not yet passed by the parser. The csv crate's own
+/// line numbers drift on CRLF files, so lines are counted here: `\n`, `\r\n` and bare `\r`
+/// each end one line, also inside quoted fields (as editors count them).
+#[derive(Debug, Default, Clone)]
+struct LineBreaks(Rc<RefCell<(VecDeque<u64>, u64)>>);
+
+impl LineBreaks {
+    /// The 1-based line of a byte offset; offsets must come in increasing order.
+    fn line_at(&self, offset: u64) -> u64 {
+        let mut state = self.0.borrow_mut();
+        let (pending, passed) = &mut *state;
+        while pending.front().is_some_and(|&b| b < offset) {
+            pending.pop_front();
+            *passed += 1;
+        }
+        *passed + 1
+    }
+}
+
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    after_cr: bool,
+    breaks: LineBreaks,
+}
+
+impl<R> LineCounter<R> {
+    fn new(inner: R, breaks: LineBreaks) -> Self {
+        LineCounter {
+            inner,
+            offset: 0,
+            after_cr: false,
+            breaks,
+        }
+    }
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut state = self.breaks.0.borrow_mut();
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let at = self.offset + i as u64;
+            match b {
+                b'\r' => state.0.push_back(at),
+                b'\n' if !self.after_cr => state.0.push_back(at),
+                _ => {}
+            }
+            self.after_cr = b == b'\r';
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected_lines(content: &[u8]) -> Vec<u64> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, content).expect("write");
+        let mut reader = CsvReader::open(&path, &CsvOptions::default()).expect("open");
+        let mut lines = Vec::new();
+        reader
+            .read(&mut Columns::default(), &mut |e| {
+                if let Event::Rejected(r) = e {
+                    if let Location::Line(l) = r.location {
+                        lines.push(l);
+                    }
+                }
+                Ok(())
+            })
+            .expect("read");
+        lines
+    }
+
+    #[test]
+    fn lines_are_counted_for_every_line_ending() {
+        assert_eq!(rejected_lines(b"a;b\n1;2\n3;4\n5\n6;7\n"), vec![4]);
+        assert_eq!(
+            rejected_lines(b"a;b\r\n1;2\r\n3;4\r\n5\r\n6;7\r\n"),
+            vec![4]
+        );
+        assert_eq!(rejected_lines(b"a;b\r1;2\r3;4\r5\r6;7\r"), vec![4]);
+        assert_eq!(rejected_lines(b"a;b\r\n\"x\r\ny\";2\r\n3\r\n"), vec![4]);
     }
 }
