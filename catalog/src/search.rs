@@ -71,15 +71,15 @@ fn matches(m: &Manifest, query: &SearchQuery) -> bool {
             return false;
         }
     }
-    if let Some(k) = &query.keyword {
-        if !m.meta.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)) {
-            return false;
-        }
+    if let Some(k) = &query.keyword
+        && !m.meta.keywords.iter().any(|x| x.eq_ignore_ascii_case(k))
+    {
+        return false;
     }
-    if let Some(f) = &query.format {
-        if !formats(m).iter().any(|x| x.eq_ignore_ascii_case(f)) {
-            return false;
-        }
+    if let Some(f) = &query.format
+        && !formats(m).iter().any(|x| x.eq_ignore_ascii_case(f))
+    {
+        return false;
     }
     if let Some([a, b, c, d]) = query.bbox {
         let extent = m

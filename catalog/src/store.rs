@@ -180,10 +180,10 @@ impl StagedVersion {
 
 impl Drop for StagedVersion {
     fn drop(&mut self) {
-        if !self.committed {
-            if let Err(e) = fs::remove_dir_all(&self.dir) {
-                tracing::warn!("could not remove unpublished {}: {e}", self.dir.display());
-            }
+        if !self.committed
+            && let Err(e) = fs::remove_dir_all(&self.dir)
+        {
+            tracing::warn!("could not remove unpublished {}: {e}", self.dir.display());
         }
     }
 }

@@ -198,13 +198,14 @@ impl DatasetSpec {
                 ),
             ));
         }
-        if let Some(d) = &toml.source.decimal {
-            if d != "," && d != "." {
-                return Err(IngestError::config(
-                    &err_path,
-                    format!("decimal must be \",\" or \".\", not {d:?}"),
-                ));
-            }
+        if let Some(d) = &toml.source.decimal
+            && d != ","
+            && d != "."
+        {
+            return Err(IngestError::config(
+                &err_path,
+                format!("decimal must be \",\" or \".\", not {d:?}"),
+            ));
         }
         let meta = DatasetMeta {
             title: toml.title.clone().unwrap_or_else(|| id.clone()),

@@ -216,16 +216,16 @@ impl BatchBuilder {
             Some(wkb) => bounds(wkb).map_err(|e| reject(None, format!("invalid geometry: {e}")))?,
             None => None,
         };
-        if let Some(b) = geometry_bounds {
-            if !b.is_lon_lat() {
-                return Err(reject(
-                    None,
-                    format!(
-                        "coordinates ({:.1}, {:.1}) are outside WGS 84 longitude/latitude; declare the source CRS",
-                        b.min_x, b.min_y
-                    ),
-                ));
-            }
+        if let Some(b) = geometry_bounds
+            && !b.is_lon_lat()
+        {
+            return Err(reject(
+                None,
+                format!(
+                    "coordinates ({:.1}, {:.1}) are outside WGS 84 longitude/latitude; declare the source CRS",
+                    b.min_x, b.min_y
+                ),
+            ));
         }
 
         for ((builder, stats), cell) in self.builders.iter_mut().zip(&mut self.stats).zip(cells) {

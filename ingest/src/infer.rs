@@ -276,7 +276,7 @@ impl ColumnInference {
         decimal: Option<DecimalStyle>,
         decimal_hint: DecimalStyle,
     ) -> ColumnType {
-        let style = decimal.unwrap_or_else(|| match (self.german_ok, self.english_ok) {
+        let style = decimal.unwrap_or(match (self.german_ok, self.english_ok) {
             (true, false) => DecimalStyle::German,
             (false, true) => DecimalStyle::English,
             _ => decimal_hint,

@@ -56,12 +56,12 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
         .get(&spec.id)
         .filter(|m| m.meta == spec.meta)
         .and_then(Manifest::latest)
+        && latest.source.sha256 == source_sha256
+        && !options.force
     {
-        if latest.source.sha256 == source_sha256 && !options.force {
-            return Ok(Outcome::Unchanged {
-                version: latest.number,
-            });
-        }
+        return Ok(Outcome::Unchanged {
+            version: latest.number,
+        });
     }
     let analysis = analyse(spec)?;
     let stage = Catalog::stage_version(data_root, &spec.id)?;

@@ -255,10 +255,10 @@ mod tests {
         let mut lines = Vec::new();
         reader
             .read(&mut Columns::default(), &mut |e| {
-                if let Event::Rejected(r) = e {
-                    if let Location::Line(l) = r.location {
-                        lines.push(l);
-                    }
+                if let Event::Rejected(r) = e
+                    && let Location::Line(l) = r.location
+                {
+                    lines.push(l);
                 }
                 Ok(())
             })

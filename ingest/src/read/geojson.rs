@@ -73,17 +73,17 @@ impl SourceReader for GeoJsonReader {
             })?;
 
         let crs = top.crs.as_ref().and_then(crs_name);
-        if let Some(name) = &crs {
-            if !WGS84_NAMES.iter().any(|w| w.eq_ignore_ascii_case(name)) {
-                return Err(IngestError::Parse {
-                    path: self.path.clone(),
-                    line: 1,
-                    column: None,
-                    message: format!(
-                        "the legacy `crs` member names {name}; only WGS 84 GeoJSON can be read so far (reproject it, e.g. `ogr2ogr -t_srs EPSG:4326`)"
-                    ),
-                });
-            }
+        if let Some(name) = &crs
+            && !WGS84_NAMES.iter().any(|w| w.eq_ignore_ascii_case(name))
+        {
+            return Err(IngestError::Parse {
+                path: self.path.clone(),
+                line: 1,
+                column: None,
+                message: format!(
+                    "the legacy `crs` member names {name}; only WGS 84 GeoJSON can be read so far (reproject it, e.g. `ogr2ogr -t_srs EPSG:4326`)"
+                ),
+            });
         }
         let not_geojson = |message: String| IngestError::Parse {
             path: self.path.clone(),
@@ -159,7 +159,7 @@ impl FeatureHandler<'_> {
         }
         self.count += 1;
         let location = Location::Feature(self.count);
-        let event = match self.to_record(value, location) {
+        let event = match self.record_of(value, location) {
             Ok(record) => Event::Record(record),
             Err(reason) => Event::Rejected(Rejection {
                 file: self.file.to_owned(),
@@ -173,7 +173,7 @@ impl FeatureHandler<'_> {
         }
     }
 
-    fn to_record(
+    fn record_of(
         &mut self,
         value: Value,
         location: Location,

@@ -146,10 +146,10 @@ impl BatchSink for GeoParquetSink {
                 }
             });
             let mut geo = geo;
-            if self.extent.is_none() {
-                if let Some(col) = geo["columns"][GEOMETRY].as_object_mut() {
-                    col.remove("bbox");
-                }
+            if self.extent.is_none()
+                && let Some(col) = geo["columns"][GEOMETRY].as_object_mut()
+            {
+                col.remove("bbox");
             }
             self.writer
                 .append_key_value_metadata(KeyValue::new("geo".to_owned(), geo.to_string()));
