@@ -27,8 +27,12 @@ pub enum IngestError {
         column: Option<u64>,
         message: String,
     },
-    #[error("{path}: no row could be read ({rejected} rejected; see the report)")]
-    NoRows { path: PathBuf, rejected: u64 },
+    #[error("{path}: no row could be read ({rejected} rejected, the first at {first})")]
+    NoRows {
+        path: PathBuf,
+        rejected: u64,
+        first: String,
+    },
     #[error("writing {path}: {message}")]
     Write { path: PathBuf, message: String },
     #[error(transparent)]

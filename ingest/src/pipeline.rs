@@ -362,9 +362,15 @@ fn convert(spec: &DatasetSpec, analysis: &Analysis, out: Option<&Path>) -> Resul
     }
     let files = outputs.finish()?;
     if builder.written == 0 && !rejected.is_empty() {
+        let first = &rejected[0];
+        let reason = match &first.column {
+            Some(c) => format!("{}, column '{c}': {}", first.location, first.reason),
+            None => format!("{}: {}", first.location, first.reason),
+        };
         return Err(IngestError::NoRows {
             path: config_path,
             rejected: rejected.len() as u64,
+            first: reason,
         });
     }
     if builder.geometry_stats.nulls > 0 {
