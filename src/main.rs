@@ -287,10 +287,14 @@ fn serve(
             .with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         // Tests and scripts read this line to find the port.
-        println!(
-            "Allmende serves {} datasets on http://{addr}/",
-            state.catalog.datasets().count()
-        );
+        let datasets = state
+            .snapshot()
+            .await
+            .map_err(|e| anyhow::anyhow!(e.description))?
+            .catalog
+            .datasets()
+            .count();
+        println!("Allmende serves {datasets} datasets on http://{addr}/");
         use std::io::Write;
         std::io::stdout().flush()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,27 +1,109 @@
-//! What every handler shares: the catalogue snapshot and the query engine built from it.
+//! What every handler shares: a snapshot of the catalogue and the query engine built from it.
+//!
+//! Ingests run as separate processes and commit by replacing a manifest. Each request compares
+//! the manifests' modification stamps with the snapshot's (a directory listing and one `stat`
+//! per dataset) and rebuilds the snapshot when they differ, so a new version is served from
+//! the next request on, without a restart.
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use allmende_catalog::Catalog;
 use allmende_query::{Limits, QueryEngine, build_session};
 
+use crate::error::ApiError;
+
+/// One consistent view: the catalogue and the engine over exactly its versions.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub catalog: Catalog,
+    pub engine: QueryEngine,
+    stamp: Vec<(PathBuf, Option<SystemTime>, u64)>,
+}
+
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub catalog: Arc<Catalog>,
-    pub engine: Arc<QueryEngine>,
+    root: PathBuf,
+    limits: Limits,
+    current: Arc<RwLock<Arc<Snapshot>>>,
+    rebuild: Arc<tokio::sync::Mutex<()>>,
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl AppState {
     /// Reads the catalogue under `data_root` and builds the query engine over it.
-    pub async fn open(
-        data_root: &std::path::Path,
-        limits: Limits,
-    ) -> Result<AppState, Box<dyn std::error::Error + Send + Sync>> {
-        let catalog = Catalog::open(data_root)?;
-        let engine = build_session(&catalog, limits).await?;
+    pub async fn open(data_root: &Path, limits: Limits) -> Result<AppState, BoxError> {
+        let snapshot = build(data_root, &limits).await?;
         Ok(AppState {
-            catalog: Arc::new(catalog),
-            engine: Arc::new(engine),
+            root: data_root.to_owned(),
+            limits,
+            current: Arc::new(RwLock::new(Arc::new(snapshot))),
+            rebuild: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
+
+    /// The current snapshot, rebuilt first when a manifest changed on disk.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
+        let current = self.loaded();
+        if stamp(&self.root) == current.stamp {
+            return Ok(current);
+        }
+        // One rebuild at a time; whoever waited finds it done.
+        let _guard = self.rebuild.lock().await;
+        let current = self.loaded();
+        if stamp(&self.root) == current.stamp {
+            return Ok(current);
+        }
+        let fresh = Arc::new(
+            build(&self.root, &self.limits)
+                .await
+                .map_err(ApiError::internal)?,
+        );
+        tracing::info!(
+            "catalogue reloaded: {} datasets",
+            fresh.catalog.datasets().count()
+        );
+        if let Ok(mut slot) = self.current.write() {
+            *slot = fresh.clone();
+        }
+        Ok(fresh)
+    }
+
+    fn loaded(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+async fn build(root: &Path, limits: &Limits) -> Result<Snapshot, BoxError> {
+    // Stamp first: a manifest replaced while building makes the next request rebuild again.
+    let stamp = stamp(root);
+    let catalog = Catalog::open(root)?;
+    let engine = build_session(&catalog, limits.clone()).await?;
+    Ok(Snapshot {
+        catalog,
+        engine,
+        stamp,
+    })
+}
+
+/// Path, modification time and size of every manifest, by path.
+fn stamp(root: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+    let Ok(entries) = std::fs::read_dir(root.join("datasets")) else {
+        return Vec::new();
+    };
+    let mut stamp: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let path = e.path().join("manifest.json");
+            let meta = std::fs::metadata(&path).ok()?;
+            Some((path, meta.modified().ok(), meta.len()))
+        })
+        .collect();
+    stamp.sort();
+    stamp
 }

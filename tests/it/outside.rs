@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 for path in sys.argv[1:]:
     f = pq.ParquetFile(path)
     table = f.read()
+    # geopandas reads `geo` from the Arrow schema metadata, so that is where it must show.
     meta = f.schema_arrow.metadata or {}
     geo = json.loads(meta[b"geo"]) if b"geo" in meta else None
     print(json.dumps({"path": path, "rows": table.num_rows, "columns": table.column_names, "geo": geo}))

@@ -429,3 +429,60 @@ fn unknown_paths_get_json_404() {
     let r = get_json(&demo().url("/no/such/thing"), 404);
     assert_eq!(r["code"], "NotFound");
 }
+
+#[test]
+fn a_new_version_is_served_without_a_restart() {
+    let data = crate::scratch("reload-data");
+    let server = crate::Server::start(&["serve"], &[], data.clone());
+    assert_eq!(get_json(&server.url("/health"), 200)["datasets"], 0);
+    assert_eq!(
+        get_json(&server.url("/api/datasets/pegel-nrw-stationen"), 404)["code"],
+        "NotFound"
+    );
+
+    let ingest = |extra: &[&str]| {
+        let out = crate::allmende()
+            .arg("ingest")
+            .arg(repo().join("datasets/pegel-nrw-stationen"))
+            .args(extra)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .expect("ingest");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ingest(&[]);
+    assert_eq!(get_json(&server.url("/health"), 200)["datasets"], 1);
+    let count: Value = http()
+        .get(server.url("/api/sql"))
+        .query(&[("q", "SELECT count(*) FROM pegel_nrw_stationen")])
+        .send()
+        .expect("GET")
+        .json()
+        .expect("JSON");
+    assert_eq!(count["rows"][0][0], 214);
+
+    ingest(&["--force"]);
+    let detail = get_json(&server.url("/api/datasets/pegel-nrw-stationen"), 200);
+    assert_eq!(detail["version"], 2);
+    assert_eq!(detail["versions"].as_array().expect("versions").len(), 2);
+    let v1 = http()
+        .get(server.url("/api/datasets/pegel-nrw-stationen/versions/1/download.csv"))
+        .send()
+        .expect("GET");
+    assert_eq!(v1.status().as_u16(), 200);
+}
+
+#[test]
+fn responses_allow_cross_origin_reads() {
+    let response = http()
+        .get(demo().url("/api/datasets"))
+        .header("Origin", "https://example.org")
+        .send()
+        .expect("GET");
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+}

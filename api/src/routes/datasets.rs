@@ -46,7 +46,8 @@ pub async fn list(
         limit,
         offset: p.offset.unwrap_or(0),
     };
-    let result = state.catalog.search(&query);
+    let snapshot = state.snapshot().await?;
+    let result = snapshot.catalog.search(&query);
     Ok(Json(json!({
         "total": result.total,
         "limit": limit,
@@ -118,7 +119,8 @@ pub async fn detail(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let m = state
+    let snapshot = state.snapshot().await?;
+    let m = snapshot
         .catalog
         .get(&id)
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' not found")))?;

@@ -14,18 +14,19 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Snapshot};
 
 pub async fn latest(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let manifest = dataset(&state, &id)?;
+    let snapshot = state.snapshot().await?;
+    let manifest = dataset(&snapshot, &id)?;
     let version = manifest
         .latest()
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' has no published version")))?;
-    serve(&state, manifest, version, &file, &headers).await
+    serve(&snapshot, manifest, version, &file, &headers).await
 }
 
 pub async fn version(
@@ -33,25 +34,26 @@ pub async fn version(
     Path((id, n, file)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let manifest = dataset(&state, &id)?;
+    let snapshot = state.snapshot().await?;
+    let manifest = dataset(&snapshot, &id)?;
     let number: u32 = n
         .parse()
         .map_err(|_| ApiError::bad_request(format!("'{n}' is not a version number")))?;
     let version = manifest
         .version(number)
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' has no version {number}")))?;
-    serve(&state, manifest, version, &file, &headers).await
+    serve(&snapshot, manifest, version, &file, &headers).await
 }
 
-fn dataset<'a>(state: &'a AppState, id: &str) -> Result<&'a Manifest, ApiError> {
-    state
+fn dataset<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a Manifest, ApiError> {
+    snapshot
         .catalog
         .get(id)
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' not found")))
 }
 
 async fn serve(
-    state: &AppState,
+    state: &Snapshot,
     manifest: &Manifest,
     version: &Version,
     file: &str,

@@ -5,8 +5,11 @@ mod download;
 mod sql;
 
 use axum::Router;
+use axum::http::{Method, header};
 use axum::routing::get;
 use serde_json::json;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -23,13 +26,30 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/sql", get(sql::get).post(sql::post))
         .fallback(not_found)
+        .layer(
+            // Open data: any web page may read it; no credentials are involved.
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD, Method::POST])
+                .allow_headers([header::CONTENT_TYPE, header::RANGE, header::IF_NONE_MATCH])
+                .expose_headers([
+                    header::CONTENT_RANGE,
+                    header::ETAG,
+                    header::CONTENT_LENGTH,
+                    header::ACCEPT_RANGES,
+                ]),
+        )
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn health(
     axum::extract::State(state): axum::extract::State<AppState>,
-) -> axum::Json<serde_json::Value> {
-    axum::Json(json!({ "status": "ok", "datasets": state.catalog.datasets().count() }))
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let snapshot = state.snapshot().await?;
+    Ok(axum::Json(
+        json!({ "status": "ok", "datasets": snapshot.catalog.datasets().count() }),
+    ))
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

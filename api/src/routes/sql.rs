@@ -71,13 +71,15 @@ async fn run(
         .ok_or_else(|| ApiError::bad_request("missing parameter q: the SQL query"))?;
     match format.as_deref().unwrap_or("json") {
         "json" => {
-            let max = state.engine.limits().max_json_rows;
-            let (schema, batches, truncated) = state.engine.collect(&sql, max).await?;
+            let snapshot = state.snapshot().await?;
+            let max = snapshot.engine.limits().max_json_rows;
+            let (schema, batches, truncated) = snapshot.engine.collect(&sql, max).await?;
             let table = allmende_query::to_json_table(&schema, &batches, truncated)?;
             Ok(Json(table).into_response())
         }
         "csv" => {
-            let (schema, mut stream) = state.engine.stream(&sql).await?;
+            let snapshot = state.snapshot().await?;
+            let (schema, mut stream) = snapshot.engine.stream(&sql).await?;
             // The first batch is awaited here, so that an early failure is a proper error status.
             let first = match stream.next().await {
                 Some(batch) => Some(batch?),
@@ -90,7 +92,9 @@ async fn run(
                     true,
                 )?,
             };
-            let rest = stream.map(|batch| -> Result<Bytes, std::io::Error> {
+            // The body owns the snapshot, so a catalogue reload cannot stop the engine under it.
+            let rest = stream.map(move |batch| -> Result<Bytes, std::io::Error> {
+                let _engine = &snapshot;
                 let batch = batch.map_err(std::io::Error::other)?;
                 allmende_query::to_csv(&batch, false)
                     .map(Bytes::from)

@@ -12,6 +12,7 @@ use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
@@ -60,8 +61,15 @@ impl GeoParquetSink {
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .build();
-        let writer = ArrowWriter::try_new(BufWriter::new(file), schema.clone(), Some(props))
-            .map_err(|e| IngestError::write(path, e))?;
+        // No embedded Arrow schema: it would be written before the bbox is known, and Arrow
+        // readers (pyarrow, geopandas) then take their metadata from it and miss `geo`. Every
+        // type written here maps exactly to a Parquet logical type.
+        let options = ArrowWriterOptions::new()
+            .with_properties(props)
+            .with_skip_arrow_metadata(true);
+        let writer =
+            ArrowWriter::try_new_with_options(BufWriter::new(file), schema.clone(), options)
+                .map_err(|e| IngestError::write(path, e))?;
         Ok(GeoParquetSink {
             path: path.to_owned(),
             writer,
