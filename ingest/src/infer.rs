@@ -326,7 +326,7 @@ impl ColumnInference {
             let convention = match (style, self.has_separator) {
                 (_, false) => String::new(),
                 (DecimalStyle::German, true) => " in German notation (1.234,56)".into(),
-                (DecimalStyle::English, true) => " in English notation (1,234.56)".into(),
+                (DecimalStyle::English, true) => " with a decimal point (1234.56)".into(),
             };
             return if whole {
                 t(
