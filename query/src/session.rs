@@ -294,3 +294,72 @@ impl Drop for QueryRuntime {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn engine() -> QueryEngine {
+        let empty = tempfile::tempdir().expect("tempdir");
+        let catalog = Catalog::open(empty.path()).expect("catalog");
+        build_session(&catalog, Limits::default())
+            .await
+            .expect("engine")
+    }
+
+    #[tokio::test]
+    async fn only_one_read_only_statement_is_planned() {
+        let engine = engine().await;
+        for sql in [
+            "SELECT 1",
+            "WITH a AS (SELECT 1 AS x) SELECT x FROM a",
+            "VALUES (1), (2)",
+            "EXPLAIN SELECT 1",
+        ] {
+            assert!(engine.plan(sql).await.is_ok(), "{sql}");
+        }
+        for sql in [
+            "CREATE TABLE t AS SELECT 1",
+            "CREATE VIEW v AS SELECT 1",
+            "INSERT INTO t VALUES (1)",
+            "COPY (SELECT 1) TO 'x.csv'",
+            "SET datafusion.execution.batch_size = 1",
+            "EXPLAIN CREATE TABLE t AS SELECT 1",
+            "SELECT 1; SELECT 2",
+        ] {
+            let err = engine.plan(sql).await.expect_err(sql);
+            assert!(matches!(err, QueryError::NotReadOnly(_)), "{sql}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn results_are_capped_with_a_flag() {
+        let engine = engine().await;
+        let (_, batches, truncated) = engine
+            .collect("SELECT * FROM generate_series(1, 100)", 10)
+            .await
+            .expect("query");
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 10);
+        assert!(truncated);
+        let (_, batches, truncated) = engine
+            .collect("SELECT * FROM generate_series(1, 10)", 10)
+            .await
+            .expect("query");
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 10);
+        assert!(!truncated);
+    }
+
+    #[tokio::test]
+    async fn spatial_functions_are_registered() {
+        let engine = engine().await;
+        let (_, batches, _) = engine
+            .collect(
+                "SELECT ST_AsText(ST_GeomFromText('POINT(7.5 51.25)')) AS wkt",
+                1,
+            )
+            .await
+            .expect("query");
+        let shown = crate::to_csv(&batches[0], false).expect("csv");
+        assert_eq!(String::from_utf8_lossy(&shown).trim(), "POINT(7.5 51.25)");
+    }
+}
