@@ -147,7 +147,13 @@ impl StagedVersion {
     /// Publishes the version: appends it to the manifest (creating it with `meta` on first
     /// publication, updating the metadata otherwise) and replaces the manifest atomically.
     pub fn commit(mut self, meta: DatasetMeta, version: Version) -> Result<Manifest> {
-        let path = Catalog::dataset_dir(&self.root, &self.id).join(MANIFEST);
+        let dir = Catalog::dataset_dir(&self.root, &self.id);
+        let path = dir.join(MANIFEST);
+        // Concurrent ingests of one dataset: read-append-replace under an exclusive lock, so
+        // that no version is lost. Released when `lock` is dropped, also if the process dies.
+        let lock_path = dir.join(".manifest.lock");
+        let lock = fs::File::create(&lock_path).map_err(|e| CatalogError::io(&lock_path, e))?;
+        lock.lock().map_err(|e| CatalogError::io(&lock_path, e))?;
         let mut manifest = if path.is_file() {
             read_manifest(&path)?
         } else {
@@ -159,8 +165,10 @@ impl StagedVersion {
         };
         manifest.meta = meta;
         manifest.versions.push(version);
+        manifest.versions.sort_by_key(|v| v.number);
         write_atomically(&path, &manifest)?;
         self.committed = true;
+        drop(lock);
         Ok(manifest)
     }
 
@@ -250,6 +258,25 @@ mod tests {
             Catalog::open(root.path()).expect("open").datasets().count(),
             0
         );
+
+        // Two stages open at once (two ingests racing) both end up in the manifest.
+        let a = Catalog::stage_version(root.path(), "y").expect("stage");
+        let b = Catalog::stage_version(root.path(), "y").expect("stage");
+        assert_eq!((a.number(), b.number()), (1, 2));
+        let (na, nb) = (a.number(), b.number());
+        b.commit(DatasetMeta::default(), version(nb))
+            .expect("commit");
+        a.commit(DatasetMeta::default(), version(na))
+            .expect("commit");
+        let y = Catalog::open(root.path()).expect("open");
+        let numbers: Vec<u32> = y
+            .get("y")
+            .expect("y")
+            .versions
+            .iter()
+            .map(|v| v.number)
+            .collect();
+        assert_eq!(numbers, vec![1, 2]);
 
         for expected in [1, 2] {
             let stage = Catalog::stage_version(root.path(), "x").expect("stage");
