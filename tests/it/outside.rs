@@ -1,8 +1,9 @@
-//! Outside readers check our files: pyarrow reads every Parquet file the demo wrote, and its
-//! row counts and GeoParquet `geo` metadata must agree with what the API says.
+//! Outside readers check our files: pyarrow reads every Parquet file the demo wrote and GDAL
+//! (bundled in pyogrio's wheel) every FlatGeobuf and GeoJSON; what they see must agree with
+//! each other and with the API.
 //!
-//! Skips with a message when pyarrow is missing, unless `ALLMENDE_REQUIRE_TOOLS=1` (CI sets
-//! it, after installing pyarrow).
+//! Each test skips with a message when its tool is missing, unless `ALLMENDE_REQUIRE_TOOLS=1`
+//! (CI sets it, after installing pyarrow and pyogrio).
 
 use std::process::Command;
 
@@ -90,6 +91,89 @@ for path in sys.argv[1:]:
             assert!(columns.contains(&"bbox".into()) && columns.contains(&"geometry".into()));
         } else {
             assert!(geo.is_null(), "{id}: plain Parquet has no geo metadata");
+        }
+    }
+}
+
+fn have_pyogrio() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import pyogrio, pyarrow.parquet"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("ALLMENDE_REQUIRE_TOOLS").is_err(),
+            "ALLMENDE_REQUIRE_TOOLS is set but pyogrio is missing"
+        );
+        eprintln!("SKIPPED: pyogrio (GDAL) is not installed (pip install pyogrio pyarrow)");
+    }
+    ok
+}
+
+/// GDAL (through pyogrio's wheel) reads our FlatGeobuf and GeoJSON, pyarrow our GeoParquet; all
+/// three hold the same features (geometry WKB byte for byte, every property), the FlatGeobuf
+/// has its spatial index, and the counts and bounds are what the API says.
+#[test]
+fn gdal_and_pyarrow_see_the_same_features_in_every_format() {
+    if !have_pyogrio() {
+        return;
+    }
+    let script = r#"
+import json, math, sys
+import pyogrio, pyogrio.raw, pyarrow.parquet as pq
+
+def norm(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None  # numpy gives null doubles as NaN
+    return str(v)
+
+def rows_gdal(path):
+    meta, _, geoms, fields = pyogrio.raw.read(path)
+    names = list(meta["fields"])
+    return sorted(((bytes(g).hex() if g is not None else None,
+                    tuple(sorted((n, norm(f[i])) for n, f in zip(names, fields))))
+                   for i, g in enumerate(geoms)), key=repr)
+
+def rows_parquet(path):
+    out = []
+    for r in pq.read_table(path).to_pylist():
+        g = r.pop("geometry"); r.pop("bbox", None)
+        out.append((g.hex() if g is not None else None, tuple(sorted((k, norm(v)) for k, v in r.items()))))
+    return sorted(out, key=repr)
+
+d = sys.argv[1]
+fgb, gj, pa = rows_gdal(d + "/data.fgb"), rows_gdal(d + "/data.geojson"), rows_parquet(d + "/data.parquet")
+info = pyogrio.read_info(d + "/data.fgb")
+print(json.dumps({"fgb_equals_geojson": fgb == gj, "geojson_equals_parquet": gj == pa, "features": len(fgb),
+                  "indexed": bool(info["capabilities"]["fast_spatial_filter"]), "crs": info["crs"],
+                  "bounds": list(info["total_bounds"])}))
+"#;
+    for (id, _, kind) in BUNDLED {
+        if *kind != "geojson" {
+            continue;
+        }
+        let dir = demo().data.join("datasets").join(id).join("v1");
+        let out = Command::new("python3")
+            .args(["-c", script])
+            .arg(&dir)
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "{id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let api = get_json(&demo().url(&format!("/api/datasets/{id}")), 200);
+        assert_eq!(seen["fgb_equals_geojson"], true, "{id}");
+        assert_eq!(seen["geojson_equals_parquet"], true, "{id}");
+        assert_eq!(seen["features"], api["row_count"], "{id}");
+        assert_eq!(seen["indexed"], true, "{id}: FlatGeobuf spatial index");
+        assert_eq!(seen["crs"], "EPSG:4326", "{id}");
+        let bbox = api["extent"]["spatial"]["bbox"].as_array().expect("bbox");
+        for (a, b) in seen["bounds"].as_array().expect("bounds").iter().zip(bbox) {
+            let (a, b) = (a.as_f64().expect("f64"), b.as_f64().expect("f64"));
+            assert!((a - b).abs() < 1e-9, "{id}: bounds {a} vs {b}");
         }
     }
 }
