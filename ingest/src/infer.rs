@@ -261,11 +261,12 @@ impl ColumnInference {
                 self.text_at.push(location);
             }
         }
-        self.bool_ok &= parse_bool(raw).is_some();
+        // Candidates already ruled out are not tried again: most columns lose them early.
+        self.bool_ok = self.bool_ok && parse_bool(raw).is_some();
         for (ok, f) in self.date_ok.iter_mut().zip(DATE_FORMATS) {
-            *ok &= parse_date(raw, f).is_some();
+            *ok = *ok && parse_date(raw, f).is_some();
         }
-        self.datetime_ok &= parse_datetime(raw).is_some();
+        self.datetime_ok = self.datetime_ok && parse_datetime(raw).is_some();
     }
 
     /// Decides the column's type. `forced` comes from `dataset.toml`; `decimal_hint` is the

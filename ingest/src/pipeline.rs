@@ -63,10 +63,10 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
             version: latest.number,
         });
     }
-    let analysis = analyse(spec)?;
+    let mut analysis = analyse(spec)?;
     let stage = Catalog::stage_version(data_root, &spec.id)?;
     let number = stage.number();
-    let converted = convert(spec, &analysis, Some(stage.dir()))?;
+    let converted = convert(spec, &mut analysis, Some(stage.dir()))?;
     let mut report = converted.report;
     report.version = Some(number);
     let publish = report.rejected.is_empty() || options.accept_rejects;
@@ -131,12 +131,14 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
 
 /// A dry run: the report of an ingest, nothing written.
 pub fn validate(spec: &DatasetSpec) -> Result<IngestReport> {
-    let analysis = analyse(spec)?;
-    Ok(convert(spec, &analysis, None)?.report)
+    let mut analysis = analyse(spec)?;
+    Ok(convert(spec, &mut analysis, None)?.report)
 }
 
 /// What the first pass learnt.
 struct Analysis {
+    /// The opened readers, with what they detected, for the second pass.
+    readers: Vec<Box<dyn SourceReader>>,
     columns: Columns,
     inferences: Vec<ColumnInference>,
     rejected: Vec<Rejection>,
@@ -159,6 +161,7 @@ fn open_reader(spec: &DatasetSpec, file: &Path) -> Result<Box<dyn SourceReader>>
 
 fn analyse(spec: &DatasetSpec) -> Result<Analysis> {
     let mut columns = Columns::default();
+    let mut readers = Vec::new();
     let mut inferences: Vec<ColumnInference> = Vec::new();
     let mut rejected = Vec::new();
     let mut files = Vec::new();
@@ -188,6 +191,7 @@ fn analyse(spec: &DatasetSpec) -> Result<Analysis> {
             }
             Ok(())
         })?;
+        readers.push(reader);
         files.push((facts, rows, rejects));
     }
     inferences.resize_with(columns.len(), || ColumnInference::new(""));
@@ -198,6 +202,7 @@ fn analyse(spec: &DatasetSpec) -> Result<Analysis> {
         inference.nulls = total - inference.non_null;
     }
     Ok(Analysis {
+        readers,
         columns,
         inferences,
         rejected,
@@ -212,7 +217,7 @@ struct Converted {
     files: Vec<(allmende_catalog::Format, PathBuf)>,
 }
 
-fn convert(spec: &DatasetSpec, analysis: &Analysis, out: Option<&Path>) -> Result<Converted> {
+fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> Result<Converted> {
     let config_path = spec.files[0].clone();
     let names = analysis.columns.names();
     for key in spec.columns.keys() {
@@ -337,9 +342,9 @@ fn convert(spec: &DatasetSpec, analysis: &Analysis, out: Option<&Path>) -> Resul
     let mut rejected = analysis.rejected.clone();
     let mut file_rejects = vec![0u64; spec.files.len()];
     let mut columns = analysis.columns.clone();
-    for (n, file) in spec.files.iter().enumerate() {
+    let mut readers = std::mem::take(&mut analysis.readers);
+    for (n, (file, reader)) in spec.files.iter().zip(readers.iter_mut()).enumerate() {
         let display = file.display().to_string();
-        let mut reader = open_reader(spec, file)?;
         reader.read(&mut columns, &mut |event| {
             if let Event::Record(record) = event {
                 match builder.push(&record, &display) {
