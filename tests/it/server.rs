@@ -202,6 +202,15 @@ fn downloads_have_headers_ranges_and_conditional_gets() {
         );
         assert!(httpdate_ok(h["last-modified"].to_str().expect("date")));
         assert_eq!(h["accept-ranges"], "bytes");
+        assert_eq!(h["cache-control"], "public, no-cache");
+        let versioned = http()
+            .get(url.replace("/download.", "/versions/1/download."))
+            .send()
+            .expect("GET");
+        assert_eq!(
+            versioned.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
 
         let part = http()
             .get(&url)

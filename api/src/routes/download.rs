@@ -26,7 +26,15 @@ pub async fn latest(
     let version = manifest
         .latest()
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' has no published version")))?;
-    serve(&snapshot, manifest, version, &file, &headers).await
+    serve(
+        &snapshot,
+        manifest,
+        version,
+        &file,
+        &headers,
+        Caching::Latest,
+    )
+    .await
 }
 
 pub async fn version(
@@ -42,7 +50,15 @@ pub async fn version(
     let version = manifest
         .version(number)
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' has no version {number}")))?;
-    serve(&snapshot, manifest, version, &file, &headers).await
+    serve(
+        &snapshot,
+        manifest,
+        version,
+        &file,
+        &headers,
+        Caching::Immutable,
+    )
+    .await
 }
 
 fn dataset<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a Manifest, ApiError> {
@@ -52,12 +68,20 @@ fn dataset<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a Manifest, ApiErro
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' not found")))
 }
 
+/// A versioned URL always serves the same bytes; "latest" must be revalidated (cheaply, by ETag).
+#[derive(Debug, Clone, Copy)]
+enum Caching {
+    Immutable,
+    Latest,
+}
+
 async fn serve(
     state: &Snapshot,
     manifest: &Manifest,
     version: &Version,
     file: &str,
     headers: &HeaderMap,
+    caching: Caching,
 ) -> Result<Response, ApiError> {
     let ext = file.strip_prefix("download.").ok_or_else(|| {
         ApiError::not_found(format!(
@@ -91,6 +115,13 @@ async fn serve(
     set(header::ETAG, &etag);
     set(header::LAST_MODIFIED, &modified);
     set(header::ACCEPT_RANGES, "bytes");
+    set(
+        header::CACHE_CONTROL,
+        match caching {
+            Caching::Immutable => "public, max-age=31536000, immutable",
+            Caching::Latest => "public, no-cache",
+        },
+    );
     set(
         header::CONTENT_DISPOSITION,
         &format!(
