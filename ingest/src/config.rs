@@ -44,6 +44,10 @@ pub struct SourceConfig {
     pub delimiter: Option<String>,
     pub decimal: Option<String>,
     pub crs: Option<String>,
+    /// Lines starting with this character are skipped (e.g. `#` notes above a table).
+    pub comment: Option<String>,
+    /// Records to skip before the header, after comment lines (e.g. a column-number row).
+    pub skip_rows: Option<usize>,
 }
 
 /// One path or a list of paths.
@@ -196,6 +200,14 @@ impl DatasetSpec {
                     "licence '{}' is not in the DCAT-AP.de licence list (e.g. dl-by-de/2.0, dl-zero-de/2.0, cc-by/4.0)",
                     toml.licence
                 ),
+            ));
+        }
+        if let Some(c) = &toml.source.comment
+            && c.len() != 1
+        {
+            return Err(IngestError::config(
+                &err_path,
+                format!("comment must be one ASCII character, not {c:?}"),
             ));
         }
         if let Some(d) = &toml.source.decimal

@@ -153,6 +153,8 @@ fn open_reader(spec: &DatasetSpec, file: &Path) -> Result<Box<dyn SourceReader>>
             &CsvOptions {
                 encoding: spec.source.encoding.clone(),
                 delimiter: spec.source.delimiter.clone(),
+                comment: spec.source.comment.as_ref().and_then(|c| c.bytes().next()),
+                skip_rows: spec.source.skip_rows.unwrap_or(0),
             },
         )?),
         SourceFormat::GeoJson => Box::new(GeoJsonReader::open(file)?),

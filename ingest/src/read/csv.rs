@@ -21,6 +21,10 @@ use crate::error::{IngestError, Result};
 pub struct CsvOptions {
     pub encoding: Option<String>,
     pub delimiter: Option<String>,
+    /// Lines starting with this byte are skipped.
+    pub comment: Option<u8>,
+    /// Records skipped before the header.
+    pub skip_rows: usize,
 }
 
 /// Reads one delimited text file.
@@ -30,6 +34,8 @@ pub struct CsvReader {
     display: String,
     encoding: DetectedEncoding,
     delimiter: u8,
+    comment: Option<u8>,
+    skip_rows: usize,
 }
 
 impl CsvReader {
@@ -65,6 +71,8 @@ impl CsvReader {
             display: path.display().to_string(),
             encoding,
             delimiter,
+            comment: options.comment,
+            skip_rows: options.skip_rows,
         })
     }
 }
@@ -88,6 +96,7 @@ impl SourceReader for CsvReader {
             .delimiter(self.delimiter)
             .has_headers(false)
             .flexible(true)
+            .comment(self.comment)
             .from_reader(LineCounter::new(
                 decoder(&self.path, &self.encoding)?,
                 lines.clone(),
@@ -111,7 +120,15 @@ impl SourceReader for CsvReader {
                 message: e.to_string(),
             },
         };
-        // The header: the first record. Blank or repeated names get unique ones.
+        for _ in 0..self.skip_rows {
+            if !reader
+                .read_record(&mut record)
+                .map_err(|e| parse_err(e, &self.path))?
+            {
+                break;
+            }
+        }
+        // The header: the first record left. Blank or repeated names get unique ones.
         if !reader
             .read_record(&mut record)
             .map_err(|e| parse_err(e, &self.path))?

@@ -115,7 +115,8 @@ fn manifest_counts(category: &str) -> Vec<(PathBuf, u64)> {
 
 #[test]
 fn real_budget_tables_keep_every_row() {
-    // Two files start with title lines above a stacked header: `skip_rows` handles those.
+    // These start with notes above the header; see `comment_lines_and_a_preamble_row_are_skipped`.
+    // The IT.NRW table also stacks three header rows, which needs header joining (issue 3).
     let preamble = ["btw21_strukturdaten", "itnrw_genesis"];
     let counts = manifest_counts("budgets");
     assert!(counts.len() >= 13);
@@ -218,4 +219,29 @@ fn every_bad_geojson_example_is_read_or_refused_with_its_place() {
             Err(other) => panic!("{}: unexpected error kind: {other}", file.display()),
         }
     }
+}
+
+#[test]
+fn comment_lines_and_a_preamble_row_are_skipped() {
+    // 7 `#` lines, a "Spalten-Nr." row, the header, then 316 data rows (counted with Python's
+    // csv module: 325 records, less 7 comments, the numbering row and the header).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = shared("budgets/btw21_strukturdaten_wahlkreise_utf8bom_comments.csv");
+    let toml = format!(
+        "title = \"Strukturdaten\"\n[source]\npath = {:?}\ncomment = \"#\"\nskip_rows = 1\n",
+        source.display().to_string()
+    );
+    fs::write(dir.path().join("dataset.toml"), toml).expect("write");
+    let spec = DatasetSpec::resolve(dir.path(), Some("t")).expect("resolve");
+    let report = validate(&spec).expect("validate");
+    assert_eq!(report.rows_published, 316);
+    assert!(report.rejected.is_empty());
+    let names: Vec<&str> = report.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(&names[..3], ["Land", "Wahlkreis-Nr.", "Wahlkreis-Name"]);
+    let area = report
+        .columns
+        .iter()
+        .find(|c| c.name == "Fläche am 31.12.2019 (km²)")
+        .expect("column");
+    assert_eq!(area.data_type, "number", "{}", area.reason);
 }
