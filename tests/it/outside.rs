@@ -9,24 +9,25 @@ use std::process::Command;
 
 use crate::{BUNDLED, demo, get_json};
 
-fn have_pyarrow() -> bool {
+/// Whether python3 can import `modules`; skips with a message, or fails under CI.
+fn have_python(modules: &str, install: &str) -> bool {
     let ok = Command::new("python3")
-        .args(["-c", "import pyarrow.parquet"])
+        .args(["-c", &format!("import {modules}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             std::env::var("ALLMENDE_REQUIRE_TOOLS").is_err(),
-            "ALLMENDE_REQUIRE_TOOLS is set but pyarrow is missing"
+            "ALLMENDE_REQUIRE_TOOLS is set but {modules} is missing"
         );
-        eprintln!("SKIPPED: pyarrow is not installed (pip install pyarrow)");
+        eprintln!("SKIPPED: {modules} is not installed ({install})");
     }
     ok
 }
 
 #[test]
 fn pyarrow_reads_every_parquet_file_and_agrees_with_the_api() {
-    if !have_pyarrow() {
+    if !have_python("pyarrow.parquet", "pip install pyarrow") {
         return;
     }
     let script = r#"
@@ -95,27 +96,12 @@ for path in sys.argv[1:]:
     }
 }
 
-fn have_pyogrio() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import pyogrio, pyarrow.parquet"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("ALLMENDE_REQUIRE_TOOLS").is_err(),
-            "ALLMENDE_REQUIRE_TOOLS is set but pyogrio is missing"
-        );
-        eprintln!("SKIPPED: pyogrio (GDAL) is not installed (pip install pyogrio pyarrow)");
-    }
-    ok
-}
-
 /// GDAL (through pyogrio's wheel) reads our FlatGeobuf and GeoJSON, pyarrow our GeoParquet; all
 /// three hold the same features (geometry WKB byte for byte, every property), the FlatGeobuf
 /// has its spatial index, and the counts and bounds are what the API says.
 #[test]
 fn gdal_and_pyarrow_see_the_same_features_in_every_format() {
-    if !have_pyogrio() {
+    if !have_python("pyogrio, pyarrow.parquet", "pip install pyogrio pyarrow") {
         return;
     }
     let script = r#"
