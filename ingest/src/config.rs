@@ -48,6 +48,18 @@ pub struct SourceConfig {
     pub comment: Option<String>,
     /// Records to skip before the header, after comment lines (e.g. a column-number row).
     pub skip_rows: Option<usize>,
+    /// The spreadsheet sheet to read, by name or 0-based position; the first when absent.
+    pub sheet: Option<SheetRef>,
+    /// The GeoPackage layer (table) to read; needed when the file has several.
+    pub layer: Option<String>,
+}
+
+/// A sheet of a workbook: `sheet = "Daten"` or `sheet = 1` (0-based).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SheetRef {
+    Index(usize),
+    Name(String),
 }
 
 /// One path or a list of paths.
@@ -92,6 +104,11 @@ pub enum TypeName {
 pub enum SourceFormat {
     Csv,
     GeoJson,
+    Shapefile,
+    Xlsx,
+    Ods,
+    GeoPackage,
+    Kml,
 }
 
 impl SourceFormat {
@@ -99,6 +116,11 @@ impl SourceFormat {
         match name.to_ascii_lowercase().as_str() {
             "csv" | "tsv" | "txt" => Some(SourceFormat::Csv),
             "geojson" | "json" => Some(SourceFormat::GeoJson),
+            "shp" | "shapefile" => Some(SourceFormat::Shapefile),
+            "xlsx" | "xlsm" => Some(SourceFormat::Xlsx),
+            "ods" => Some(SourceFormat::Ods),
+            "gpkg" => Some(SourceFormat::GeoPackage),
+            "kml" | "kmz" => Some(SourceFormat::Kml),
             _ => None,
         }
     }
@@ -108,6 +130,11 @@ impl SourceFormat {
         match self {
             SourceFormat::Csv => "csv",
             SourceFormat::GeoJson => "geojson",
+            SourceFormat::Shapefile => "shapefile",
+            SourceFormat::Xlsx => "xlsx",
+            SourceFormat::Ods => "ods",
+            SourceFormat::GeoPackage => "gpkg",
+            SourceFormat::Kml => "kml",
         }
     }
 }
@@ -170,7 +197,7 @@ impl DatasetSpec {
         let format = SourceFormat::from_name(&format_name).ok_or_else(|| {
             IngestError::config(
                 &err_path,
-                format!("unsupported source format '{format_name}' (supported: csv, tsv, geojson)"),
+                format!("unsupported source format '{format_name}' (supported: csv, tsv, geojson, shp, xlsx, ods, gpkg, kml, kmz)"),
             )
         })?;
 
@@ -208,6 +235,20 @@ impl DatasetSpec {
             return Err(IngestError::config(
                 &err_path,
                 format!("comment must be one ASCII character, not {c:?}"),
+            ));
+        }
+        let spreadsheet = matches!(format, SourceFormat::Xlsx | SourceFormat::Ods);
+        let misplaced = if toml.source.sheet.is_some() && !spreadsheet {
+            Some("sheet")
+        } else if toml.source.layer.is_some() && format != SourceFormat::GeoPackage {
+            Some("layer")
+        } else {
+            None
+        };
+        if let Some(key) = misplaced {
+            return Err(IngestError::config(
+                &err_path,
+                format!("[source] {key} does not apply to {} files", format.name()),
             ));
         }
         if let Some(d) = &toml.source.decimal
@@ -306,6 +347,22 @@ mod tests {
         );
         assert_eq!(slugify("Pegelstände_NRW"), "pegelstaende-nrw");
         assert!(is_valid_id(&slugify("__Straßen__")));
+    }
+
+    #[test]
+    fn sheet_by_name_or_position() {
+        let sheet = |text: &str| {
+            toml::from_str::<DatasetToml>(text)
+                .expect("parses")
+                .source
+                .sheet
+        };
+        assert_eq!(
+            sheet("[source]\nsheet = \"Daten\""),
+            Some(SheetRef::Name("Daten".into()))
+        );
+        assert_eq!(sheet("[source]\nsheet = 1"), Some(SheetRef::Index(1)));
+        assert!(toml::from_str::<DatasetToml>("[source]\nsheet = -1").is_err());
     }
 
     #[test]

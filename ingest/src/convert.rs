@@ -12,11 +12,12 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 
-use crate::geometry::{Bounds, bounds, point_wkb, type_name};
+use crate::crs::Transformer;
+use crate::geometry::{Bounds, normalise, point_wkb, type_name};
 use crate::infer::{
     ColumnType, Kind, is_null, parse_bool, parse_date, parse_datetime, parse_integer, parse_number,
 };
-use crate::read::{Record, Rejection};
+use crate::read::{Location, Record, Rejection};
 
 /// Name of the geometry column in every published spatial table.
 pub const GEOMETRY: &str = "geometry";
@@ -100,6 +101,23 @@ pub struct GeometryStats {
     pub types: BTreeSet<&'static str>,
     pub bounds: Option<Bounds>,
     pub nulls: u64,
+    /// Empty geometries (kept).
+    pub empty: Vec<Location>,
+    /// Invalid geometries and why (kept).
+    pub invalid: Vec<(Location, String)>,
+    /// Geometries outside the source CRS's area of use (kept; often swapped axes).
+    pub outside_area: Vec<Location>,
+    /// Whether reprojection dropped Z values.
+    pub dropped_z: bool,
+}
+
+/// How source geometries become WGS 84.
+#[derive(Default)]
+pub struct Reprojection {
+    /// `None` when the source is WGS 84 already.
+    pub to_wgs84: Option<Transformer>,
+    /// The source CRS's area of use, lon/lat, and its name.
+    pub area_of_use: Option<([f64; 4], String)>,
 }
 
 /// Where geometries come from.
@@ -123,6 +141,7 @@ pub struct BatchBuilder {
     nulls: Vec<String>,
     builders: Vec<ColumnBuilder>,
     geometry_source: GeometrySource,
+    reprojection: Reprojection,
     geometry: BinaryBuilder,
     rows: usize,
     pub stats: Vec<ColumnStats>,
@@ -146,6 +165,7 @@ impl BatchBuilder {
         types: Vec<ColumnType>,
         nulls: Vec<String>,
         geometry_source: GeometrySource,
+        reprojection: Reprojection,
     ) -> Self {
         let mut fields: Vec<Field> = names
             .iter()
@@ -164,6 +184,7 @@ impl BatchBuilder {
             nulls,
             builders,
             geometry_source,
+            reprojection,
             geometry: BinaryBuilder::new(),
             rows: 0,
             geometry_stats: GeometryStats::default(),
@@ -212,10 +233,14 @@ impl BatchBuilder {
                 }
             },
         };
-        let geometry_bounds = match &geometry {
-            Some(wkb) => bounds(wkb).map_err(|e| reject(None, format!("invalid geometry: {e}")))?,
+        let normalised = match &geometry {
+            Some(wkb) => Some(
+                normalise(wkb, self.reprojection.to_wgs84.as_ref())
+                    .map_err(|e| reject(None, format!("invalid geometry: {e}")))?,
+            ),
             None => None,
         };
+        let geometry_bounds = normalised.as_ref().and_then(|n| n.bounds);
         if let Some(b) = geometry_bounds
             && !b.is_lon_lat()
         {
@@ -227,6 +252,26 @@ impl BatchBuilder {
                 ),
             ));
         }
+        if let Some(n) = &normalised {
+            let stats = &mut self.geometry_stats;
+            match (n.bounds, &self.reprojection.area_of_use) {
+                (None, _) => stats.empty.push(record.location),
+                (Some(b), Some((area, _)))
+                    if b.min_x < area[0]
+                        || b.min_y < area[1]
+                        || b.max_x > area[2]
+                        || b.max_y > area[3] =>
+                {
+                    stats.outside_area.push(record.location);
+                }
+                _ => {}
+            }
+            if let Some(reason) = &n.invalid {
+                stats.invalid.push((record.location, reason.clone()));
+            }
+            stats.dropped_z |= n.dropped_z;
+        }
+        let geometry = normalised.map(|n| n.wkb);
 
         for ((builder, stats), cell) in self.builders.iter_mut().zip(&mut self.stats).zip(cells) {
             stats.observe(&cell);

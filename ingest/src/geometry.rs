@@ -1,8 +1,11 @@
 //! Small facts about WKB geometries: bounds, type names, points from two columns.
 
+use geo_types::Geometry;
 use geozero::error::Result as GeozeroResult;
 use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, GeomProcessor, GeozeroGeometry, ToWkb};
+
+use crate::crs::Transformer;
 
 /// An axis-aligned bounding box.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -115,6 +118,66 @@ pub fn type_name(wkb: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// A geometry ready for publication: WGS 84 longitude/latitude, RFC 7946 ring orientation.
+#[derive(Debug)]
+pub struct Normalised {
+    pub wkb: Vec<u8>,
+    /// `None` for an empty geometry.
+    pub bounds: Option<Bounds>,
+    /// Why the geometry is invalid (OGC simple features rules), when it is; it is kept.
+    pub invalid: Option<String>,
+    /// Z or M values were dropped by reprojection.
+    pub dropped_z: bool,
+}
+
+/// Reprojects a WKB geometry to WGS 84 when `to_wgs84` is given, orients polygon rings
+/// counter-clockwise (exterior) and clockwise (holes) and checks validity. Points and lines
+/// that need no reprojection pass through unchanged (Z kept). `Err` for malformed WKB or
+/// coordinates that cannot be reprojected.
+pub fn normalise(wkb: &[u8], to_wgs84: Option<&Transformer>) -> Result<Normalised, String> {
+    use geo::{Orient, Validation, orient::Direction};
+    use geozero::ToGeo;
+
+    let source_bounds = bounds(wkb)?;
+    let name = type_name(wkb).unwrap_or("");
+    let polygonal = name.contains("Polygon") || name.starts_with("GeometryCollection");
+    if to_wgs84.is_none() && !polygonal {
+        return Ok(Normalised {
+            wkb: wkb.to_vec(),
+            bounds: source_bounds,
+            invalid: None,
+            dropped_z: false,
+        });
+    }
+    if source_bounds.is_none() {
+        return Ok(Normalised {
+            wkb: wkb.to_vec(),
+            bounds: None,
+            invalid: None,
+            dropped_z: false,
+        });
+    }
+    let mut geometry = Wkb(wkb).to_geo().map_err(|e| e.to_string())?;
+    if let Some(t) = to_wgs84 {
+        t.geometry(&mut geometry)?;
+    }
+    geometry = match geometry {
+        Geometry::Polygon(p) => Geometry::Polygon(p.orient(Direction::Default)),
+        Geometry::MultiPolygon(p) => Geometry::MultiPolygon(p.orient(Direction::Default)),
+        other => other,
+    };
+    let invalid = geometry.check_validation().err().map(|e| e.to_string());
+    let wkb_out = geometry
+        .to_wkb(CoordDimensions::xy())
+        .map_err(|e| e.to_string())?;
+    Ok(Normalised {
+        bounds: bounds(&wkb_out)?,
+        wkb: wkb_out,
+        invalid,
+        dropped_z: name.ends_with(" Z"),
+    })
+}
+
 /// WKB of a 2D point.
 pub fn point_wkb(x: f64, y: f64) -> Result<Vec<u8>, String> {
     geo_types::Geometry::Point(geo_types::Point::new(x, y))
@@ -125,6 +188,41 @@ pub fn point_wkb(x: f64, y: f64) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A clockwise square (as shapefiles store exteriors) comes out counter-clockwise.
+    #[test]
+    fn exterior_rings_become_counter_clockwise() {
+        use geo::Winding;
+        let cw = geo_types::Polygon::new(
+            vec![(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (0.0, 0.0)].into(),
+            vec![],
+        );
+        assert!(cw.exterior().is_cw());
+        let wkb = Geometry::Polygon(cw)
+            .to_wkb(CoordDimensions::xy())
+            .expect("wkb");
+        let out = normalise(&wkb, None).expect("normalise");
+        let geo_types::Geometry::Polygon(p) = geozero::ToGeo::to_geo(&Wkb(&out.wkb)).expect("geo")
+        else {
+            panic!("not a polygon")
+        };
+        assert!(p.exterior().is_ccw());
+        assert_eq!(out.invalid, None);
+    }
+
+    #[test]
+    fn self_intersecting_polygon_is_reported_and_kept() {
+        let bowtie = geo_types::Polygon::new(
+            vec![(0.0, 0.0), (1.0, 1.0), (1.0, 0.0), (0.0, 1.0), (0.0, 0.0)].into(),
+            vec![],
+        );
+        let wkb = Geometry::Polygon(bowtie)
+            .to_wkb(CoordDimensions::xy())
+            .expect("wkb");
+        let out = normalise(&wkb, None).expect("normalise");
+        assert!(out.invalid.is_some());
+        assert!(out.bounds.is_some());
+    }
 
     #[test]
     fn point_round_trip() {

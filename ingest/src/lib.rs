@@ -7,6 +7,7 @@
 
 mod config;
 mod convert;
+pub mod crs;
 mod detect;
 mod error;
 mod geometry;

@@ -12,14 +12,20 @@ use allmende_catalog::{
 use sha2::{Digest, Sha256};
 
 use crate::config::{DatasetSpec, SourceFormat};
-use crate::convert::{BatchBuilder, GEOMETRY, GeometrySource};
+use crate::convert::{BatchBuilder, GEOMETRY, GeometrySource, Reprojection};
+use crate::crs::Crs;
+use crate::detect::encoding_for_label;
 use crate::error::{IngestError, Result};
 use crate::geometry::type_name;
 use crate::infer::{ColumnInference, ColumnType, DecimalStyle, Kind};
 use crate::read::csv::{CsvOptions, CsvReader};
 use crate::read::geojson::GeoJsonReader;
+use crate::read::gpkg::GeoPackageReader;
+use crate::read::kml::KmlReader;
+use crate::read::shapefile::ShapefileReader;
+use crate::read::spreadsheet::SpreadsheetReader;
 use crate::read::{Columns, Event, FileFacts, Rejection, SourceReader};
-use crate::report::{ColumnReport, FileReport, GeometryReport, IngestReport};
+use crate::report::{ColumnReport, FileReport, GeometryIssue, GeometryReport, IngestReport};
 use crate::write::Outputs;
 
 /// Choices of the person running the ingest.
@@ -46,8 +52,6 @@ pub enum Outcome {
     /// `dir`; the previous version stays served.
     Held { dir: PathBuf, report: IngestReport },
 }
-
-const WGS84: &[&str] = &["EPSG:4326", "OGC:CRS84", "CRS84", "WGS84"];
 
 /// Ingests a dataset into the data root as a new version.
 pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> Result<Outcome> {
@@ -158,6 +162,20 @@ fn open_reader(spec: &DatasetSpec, file: &Path) -> Result<Box<dyn SourceReader>>
             },
         )?),
         SourceFormat::GeoJson => Box::new(GeoJsonReader::open(file)?),
+        SourceFormat::Shapefile => {
+            let encoding = match &spec.source.encoding {
+                Some(label) => Some(encoding_for_label(label, file)?),
+                None => None,
+            };
+            Box::new(ShapefileReader::open(file, encoding)?)
+        }
+        SourceFormat::Xlsx | SourceFormat::Ods => {
+            Box::new(SpreadsheetReader::open(file, spec.source.sheet.as_ref())?)
+        }
+        SourceFormat::GeoPackage => {
+            Box::new(GeoPackageReader::open(file, spec.source.layer.as_deref())?)
+        }
+        SourceFormat::Kml => Box::new(KmlReader::open(file)?),
     })
 }
 
@@ -284,32 +302,49 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
                 y: index(&p.y)?,
             }
         }
-        (None, SourceFormat::GeoJson) => GeometrySource::Native,
-        (None, SourceFormat::Csv) => GeometrySource::None,
+        (
+            None,
+            SourceFormat::GeoJson
+            | SourceFormat::Shapefile
+            | SourceFormat::GeoPackage
+            | SourceFormat::Kml,
+        ) => GeometrySource::Native,
+        (None, SourceFormat::Csv | SourceFormat::Xlsx | SourceFormat::Ods) => GeometrySource::None,
     };
     let spatial = !matches!(geometry_source, GeometrySource::None);
-    let source_crs = match (
-        &spec.source.crs,
-        analysis.files.first().and_then(|f| f.0.crs.clone()),
-    ) {
-        (Some(declared), _) => declared.clone(),
-        (None, Some(found)) => found,
-        (None, None) => "OGC:CRS84".into(),
+    let declared_crs = spec.source.crs.clone();
+    let found_crs = analysis.files.first().and_then(|f| f.0.crs.clone());
+    let source_crs = match (&declared_crs, &found_crs) {
+        (Some(text), _) | (None, Some(text)) => Crs::parse(text).map_err(|e| {
+            let whence = if declared_crs.is_some() {
+                "[source] crs"
+            } else {
+                "the CRS the source declares"
+            };
+            IngestError::config(&config_path, format!("{whence}: {e}"))
+        })?,
+        (None, None) => Crs::wgs84(),
     };
-    if spatial
-        && !WGS84.iter().any(|w| w.eq_ignore_ascii_case(&source_crs))
-        && spec.source.crs.is_some()
-    {
-        return Err(IngestError::config(
-            &config_path,
-            format!(
-                "source CRS {source_crs}: only WGS 84 sources (EPSG:4326) can be published so far"
-            ),
-        ));
-    }
+    let reprojection = Reprojection {
+        to_wgs84: source_crs.to_wgs84(),
+        area_of_use: source_crs
+            .area_of_use()
+            .map(|a| (a, source_crs.label().to_owned())),
+    };
+    let reprojecting = reprojection.to_wgs84.is_some();
 
     // Published names: the geometry and its bbox covering column are reserved.
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = analysis
+        .files
+        .iter()
+        .zip(&spec.files)
+        .flat_map(|((facts, _, _), path)| {
+            facts
+                .warnings
+                .iter()
+                .map(move |w| format!("{}: {w}", path.display()))
+        })
+        .collect();
     let published: Vec<String> = names
         .iter()
         .map(|n| {
@@ -327,9 +362,18 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
         types.clone(),
         spec.source.null.clone(),
         geometry_source,
+        reprojection,
     );
     let geometry_types: Vec<&str> = match geometry_source {
         GeometrySource::Columns { .. } => vec!["Point"],
+        // Reprojection publishes 2D geometries.
+        _ if reprojecting => analysis
+            .geometry_types
+            .iter()
+            .map(|t| t.trim_end_matches(" Z"))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         _ => analysis.geometry_types.iter().copied().collect(),
     };
     let mut outputs = match out {
@@ -380,6 +424,26 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
             first: reason,
         });
     }
+    let g = &builder.geometry_stats;
+    if g.dropped_z {
+        warnings.push("Z values were dropped: reprojected geometries are published in 2D".into());
+    }
+    if !g.invalid.is_empty() {
+        warnings.push(format!(
+            "{} geometries are invalid (kept; see geometry.invalid), the first at {}: {}",
+            g.invalid.len(),
+            g.invalid[0].0,
+            g.invalid[0].1
+        ));
+    }
+    if !g.outside_area.is_empty() {
+        warnings.push(format!(
+            "{} geometries lie outside the area of use of {}, the first at {}: swapped axes or a wrong CRS?",
+            g.outside_area.len(),
+            source_crs.label(),
+            g.outside_area[0]
+        ));
+    }
     if builder.geometry_stats.nulls > 0 {
         warnings.push(format!(
             "{} rows have no geometry; the FlatGeobuf file leaves them out",
@@ -421,7 +485,18 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
             .collect(),
         bbox: builder.geometry_stats.bounds.map(|b| b.to_array()),
         nulls: builder.geometry_stats.nulls,
-        source_crs: source_crs.clone(),
+        source_crs: source_crs.label().to_owned(),
+        empty: builder.geometry_stats.empty.clone(),
+        invalid: builder
+            .geometry_stats
+            .invalid
+            .iter()
+            .map(|(location, reason)| GeometryIssue {
+                location: *location,
+                reason: reason.clone(),
+            })
+            .collect(),
+        outside_area_of_use: builder.geometry_stats.outside_area.clone(),
     });
     if spatial {
         catalog_columns.push(Column {

@@ -63,6 +63,22 @@ pub struct GeometryReport {
     pub bbox: Option<[f64; 4]>,
     pub nulls: u64,
     pub source_crs: String,
+    /// Rows whose geometry is empty (kept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub empty: Vec<Location>,
+    /// Rows whose geometry breaks the OGC validity rules (kept, as GIS tools do).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid: Vec<GeometryIssue>,
+    /// Rows outside the source CRS's area of use: swapped axes or a wrong CRS (kept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside_area_of_use: Vec<Location>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GeometryIssue {
+    #[serde(flatten)]
+    pub location: Location,
+    pub reason: String,
 }
 
 impl IngestReport {

@@ -163,3 +163,66 @@ print(json.dumps({"fgb_equals_geojson": fgb == gj, "geojson_equals_parquet": gj 
         }
     }
 }
+
+/// geopandas (`read_parquet`) and DuckDB read our GeoParquet files: the same row count as the
+/// API, and for spatial datasets a GeoDataFrame in OGC:CRS84 whose total bounds are the API's
+/// bbox.
+#[test]
+fn geopandas_and_duckdb_read_our_geoparquet() {
+    if !have_python("geopandas, duckdb", "pip install geopandas duckdb") {
+        return;
+    }
+    let script = r#"
+import json, sys
+import duckdb, geopandas
+for path in sys.argv[1:]:
+    rows = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
+    out = {"duckdb_rows": rows}
+    try:
+        gdf = geopandas.read_parquet(path)
+        out.update(geopandas_rows=len(gdf), crs=gdf.crs.to_string() if gdf.crs else None,
+                   bounds=[float(v) for v in gdf.total_bounds])
+    except ValueError as e:  # plain Parquet without `geo` metadata
+        out.update(geopandas_error=str(e))
+    print(json.dumps(out))
+"#;
+    let paths: Vec<_> = BUNDLED
+        .iter()
+        .map(|(id, _, _)| {
+            demo()
+                .data
+                .join("datasets")
+                .join(id)
+                .join("v1/data.parquet")
+        })
+        .collect();
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .args(&paths)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "geopandas/duckdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for ((id, _, kind), line) in BUNDLED.iter().zip(stdout.lines()) {
+        let read: serde_json::Value = serde_json::from_str(line).expect("json line");
+        let api = get_json(&demo().url(&format!("/api/datasets/{id}")), 200);
+        assert_eq!(read["duckdb_rows"], api["row_count"], "{id}: DuckDB rows");
+        if *kind == "geojson" {
+            assert_eq!(
+                read["geopandas_rows"], api["row_count"],
+                "{id}: geopandas rows"
+            );
+            // GeoParquet's default CRS, which our files use: lon/lat WGS 84.
+            assert_eq!(read["crs"], "OGC:CRS84", "{id}: crs");
+            let ours = api["extent"]["spatial"]["bbox"].as_array().expect("bbox");
+            for (a, b) in ours.iter().zip(read["bounds"].as_array().expect("bounds")) {
+                let (a, b) = (a.as_f64().expect("f64"), b.as_f64().expect("f64"));
+                assert!((a - b).abs() < 1e-9, "{id}: bounds {a} vs {b}");
+            }
+        }
+    }
+}

@@ -201,6 +201,7 @@ impl SourceReader for CsvReader {
             encoding_reason: Some(self.encoding.reason.clone()),
             delimiter: Some(self.delimiter as char),
             crs: None,
+            warnings: Vec::new(),
         })
     }
 }

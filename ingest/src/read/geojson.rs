@@ -1,6 +1,6 @@
 //! GeoJSON (RFC 7946): a FeatureCollection streamed feature by feature, a single Feature, or a
-//! bare geometry. The legacy `crs` member is honoured: WGS 84 passes, other CRSs are refused
-//! rather than published at the wrong place.
+//! bare geometry. The legacy `crs` member (GeoJSON 2008) is honoured: its CRS is reported to
+//! the pipeline, which reprojects to WGS 84.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -11,18 +11,8 @@ use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, V
 use serde_json::{Map, Value};
 
 use super::{Columns, Event, FileFacts, Location, Record, Rejection, SourceReader, nfc};
+use crate::crs::Crs;
 use crate::error::{IngestError, Result};
-
-/// `crs` names that mean WGS 84 longitude/latitude.
-const WGS84_NAMES: &[&str] = &[
-    "urn:ogc:def:crs:OGC:1.3:CRS84",
-    "urn:ogc:def:crs:OGC::CRS84",
-    "OGC:CRS84",
-    "EPSG:4326",
-    "urn:ogc:def:crs:EPSG::4326",
-    "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-    "http://www.opengis.net/def/crs/EPSG/0/4326",
-];
 
 /// Reads one GeoJSON file.
 #[derive(Debug)]
@@ -74,15 +64,13 @@ impl SourceReader for GeoJsonReader {
 
         let crs = top.crs.as_ref().and_then(crs_name);
         if let Some(name) = &crs
-            && !WGS84_NAMES.iter().any(|w| w.eq_ignore_ascii_case(name))
+            && let Err(e) = Crs::parse(name)
         {
             return Err(IngestError::Parse {
                 path: self.path.clone(),
                 line: 1,
                 column: None,
-                message: format!(
-                    "the legacy `crs` member names {name}; only WGS 84 GeoJSON can be read so far (reproject it, e.g. `ogr2ogr -t_srs EPSG:4326`)"
-                ),
+                message: format!("the legacy `crs` member: {e}"),
             });
         }
         let not_geojson = |message: String| IngestError::Parse {
@@ -131,6 +119,7 @@ impl SourceReader for GeoJsonReader {
             encoding_reason: Some("GeoJSON is UTF-8 (RFC 7946)".into()),
             delimiter: None,
             crs: Some(crs.unwrap_or_else(|| "OGC:CRS84".into())),
+            warnings: Vec::new(),
         })
     }
 }

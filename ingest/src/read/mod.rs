@@ -3,7 +3,12 @@
 //! later, over whole columns (see `infer`), so readers only decode and split.
 
 pub mod csv;
+pub mod dbf;
 pub mod geojson;
+pub mod gpkg;
+pub mod kml;
+pub mod shapefile;
+pub mod spreadsheet;
 
 use std::collections::HashMap;
 
@@ -106,6 +111,8 @@ pub struct FileFacts {
     pub delimiter: Option<char>,
     /// The CRS the file declares, when it does.
     pub crs: Option<String>,
+    /// What the reader noticed but could work around (a missing `.prj`, …).
+    pub warnings: Vec<String>,
 }
 
 /// A source file reader. Reading is deterministic, so the pipeline reads a file twice (once to

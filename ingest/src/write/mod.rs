@@ -1,10 +1,11 @@
 //! Writers of the published files. Each consumes the same record batches; [`Outputs`] fans one
 //! pass out to all of them: GeoParquet (or plain Parquet), CSV, and for spatial data GeoJSON and
-//! FlatGeobuf.
+//! FlatGeobuf. Spatial versions are written in Hilbert order (see [`order`]).
 
 mod csv;
 mod fgb;
 mod geojson;
+mod order;
 mod parquet;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use allmende_catalog::Format;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::error::Result;
+use crate::error::{IngestError, Result};
 
 /// One output file being written.
 pub trait BatchSink {
@@ -25,6 +26,8 @@ pub trait BatchSink {
 /// All outputs of one version.
 pub struct Outputs {
     sinks: Vec<(Format, PathBuf, Box<dyn BatchSink>)>,
+    /// Spatial rows wait here to be sorted; `None` streams straight to the sinks.
+    held: Option<Vec<RecordBatch>>,
 }
 
 impl Outputs {
@@ -77,23 +80,51 @@ impl Outputs {
                 )?),
             ));
         }
-        Ok(Outputs { sinks })
+        let held = geometry_types.is_some().then(Vec::new);
+        Ok(Outputs { sinks, held })
     }
 
     /// No files at all: for dry runs.
     pub fn none() -> Outputs {
-        Outputs { sinks: Vec::new() }
+        Outputs {
+            sinks: Vec::new(),
+            held: None,
+        }
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if let Some(held) = &mut self.held {
+            held.push(batch.clone());
+            return Ok(());
+        }
+        self.write_now(batch)
+    }
+
+    fn write_now(&mut self, batch: &RecordBatch) -> Result<()> {
         for (_, _, sink) in &mut self.sinks {
             sink.write(batch)?;
         }
         Ok(())
     }
 
+    fn dir(&self) -> PathBuf {
+        self.sinks
+            .first()
+            .and_then(|(_, p, _)| p.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
     /// Completes every file; returns what was written.
-    pub fn finish(self) -> Result<Vec<(Format, PathBuf)>> {
+    pub fn finish(mut self) -> Result<Vec<(Format, PathBuf)>> {
+        if let Some(held) = self.held.take() {
+            let sorted = order::hilbert_sorted(&held, parquet::SPATIAL_ROW_GROUP_ROWS)
+                .map_err(|e| IngestError::write(self.dir(), e))?;
+            drop(held);
+            for batch in &sorted {
+                self.write_now(batch)?;
+            }
+        }
         let mut written = Vec::new();
         for (format, path, sink) in self.sinks {
             sink.finish()?;

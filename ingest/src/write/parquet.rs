@@ -26,6 +26,9 @@ use crate::geometry::{Bounds, bounds, type_name};
 const BBOX: &str = "bbox";
 /// Small enough that the bbox statistics let readers skip most of a large file.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Rows per row group of spatial versions: small enough that, in Hilbert order, a town-sized
+/// bbox query skips most groups through their `bbox` statistics.
+pub const SPATIAL_ROW_GROUP_ROWS: usize = 8 * 1024;
 
 pub struct GeoParquetSink {
     path: PathBuf,
@@ -59,7 +62,11 @@ impl GeoParquetSink {
         let file = File::create(path).map_err(|e| IngestError::io(path, e))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_max_row_group_row_count(Some(if spatial {
+                SPATIAL_ROW_GROUP_ROWS
+            } else {
+                ROW_GROUP_ROWS
+            }))
             .build();
         // No embedded Arrow schema: it would be written before the bbox is known, and Arrow
         // readers (pyarrow, geopandas) then take their metadata from it and miss `geo`. Every

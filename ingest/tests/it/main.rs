@@ -2,6 +2,9 @@
 //! tools say about them: csv-spectrum's expected parses, the row counts Python's csv module
 //! found (MANIFEST.tsv), and geojsonhint's good and bad examples.
 
+mod fixtures;
+mod spatial;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
