@@ -106,6 +106,13 @@ impl IngestReport {
                 "  {:<32} {:<9} nulls {:<6} {}",
                 c.name, c.data_type, c.nulls, c.reason
             );
+            if let (Some(min), Some(max)) = (&c.min, &c.max) {
+                let _ = write!(s, "  {:<32} min {min}, max {max}", "");
+                if !c.examples.is_empty() {
+                    let _ = write!(s, "; e.g. {}", c.examples.join(" | "));
+                }
+                let _ = writeln!(s);
+            }
         }
         if let Some(g) = &self.geometry {
             let _ = writeln!(
