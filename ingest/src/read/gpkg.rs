@@ -183,17 +183,14 @@ impl SourceReader for GeoPackageReader {
                     geometry,
                 }),
                 Some((column, reason)) => {
-                    let id = fid
-                        .and_then(|i| row.get_ref(i).ok())
-                        .and_then(|v| v.as_i64().ok());
+                    let fid = fid
+                        .and_then(|i| row.get_ref(i).ok()?.as_i64().ok())
+                        .map_or(String::new(), |id| format!(", fid {id}"));
                     Event::Rejected(Rejection {
                         file: self.display.clone(),
                         location,
                         column: Some(column),
-                        reason: match id {
-                            Some(id) => format!("{reason} (layer {:?}, fid {id})", self.layer),
-                            None => format!("{reason} (layer {:?})", self.layer),
-                        },
+                        reason: format!("{reason} (layer {:?}{fid})", self.layer),
                     })
                 }
             };
@@ -267,55 +264,40 @@ mod tests {
             .join(rel)
     }
 
-    fn read_all(path: &Path, layer: Option<&str>) -> (Columns, Vec<Event>, FileFacts) {
+    /// Columns and records of a file; any rejection fails the test.
+    fn read_all(path: &Path, layer: Option<&str>) -> (Columns, Vec<Record>, FileFacts) {
         let mut reader = GeoPackageReader::open(path, layer).expect("open");
-        let mut columns = Columns::default();
-        let mut events = Vec::new();
+        let (mut columns, mut records) = (Columns::default(), Vec::new());
         let facts = reader
-            .read(&mut columns, &mut |e| {
-                events.push(e);
-                Ok(())
-            })
-            .expect("read");
-        (columns, events, facts)
-    }
-
-    fn records(events: &[Event]) -> Vec<&Record> {
-        events
-            .iter()
-            .map(|e| match e {
-                Event::Record(r) => r,
+            .read(&mut columns, &mut |e| match e {
+                Event::Record(r) => {
+                    records.push(r);
+                    Ok(())
+                }
                 Event::Rejected(r) => panic!("rejected: {r}"),
             })
-            .collect()
+            .expect("read");
+        (columns, records, facts)
     }
 
     #[test]
     fn the_federal_states_without_leaving_sidecar_files() {
         let path = shared("maps/de_federal_states_vg250_bkg.gpkg");
-        let (columns, events, facts) = read_all(&path, None);
+        let (columns, rows, facts) = read_all(&path, None);
         assert_eq!(facts.crs.as_deref(), Some("EPSG:4326"));
-        let rows = records(&events);
         assert_eq!(rows.len(), 16);
         assert_eq!(&columns.names()[..3], ["fid", "ade", "gf"]);
-        assert!(!columns.names().iter().any(|n| n == "geom"));
+        assert!(columns.get("geom").is_none());
         let name = columns.get("gen").expect("gen");
-        let mut names: Vec<_> = rows
-            .iter()
-            .filter_map(|r| r.values[name].as_deref())
-            .collect();
-        names.sort_unstable();
-        assert_eq!(names[0], "Baden-Württemberg");
-        assert_eq!(rows[0].location, Location::Feature(1));
-        assert_eq!(rows[0].values[0].as_deref(), Some("1"));
+        assert!(
+            rows.iter()
+                .any(|r| r.values[name].as_deref() == Some("Baden-Württemberg"))
+        );
         for row in &rows {
             let wkb = row.geometry.as_deref().expect("geometry");
             assert_eq!(type_name(wkb), Some("MultiPolygon"));
             let b = bounds(wkb).expect("valid WKB").expect("non-empty");
-            assert!(
-                b.min_x > 5.8 && b.max_x < 15.1 && b.min_y > 47.2 && b.max_y < 55.1,
-                "{b:?}"
-            );
+            assert!(b.min_x > 5.8 && b.max_x < 15.1 && b.min_y > 47.2 && b.max_y < 55.1);
         }
         // The file is in WAL mode; reading must not create -wal/-shm files beside it.
         for sidecar in ["-wal", "-shm"] {
@@ -326,100 +308,89 @@ mod tests {
     }
 
     #[test]
-    fn numeric_boolean_and_null_columns() {
+    fn numbers_booleans_nulls_curves_and_measures() {
         let path = shared("fixtures/gpkg_pyogrio/test_gpkg_nulls.gpkg");
-        let (columns, events, _) = read_all(&path, Some("test_gpkg_nulls"));
-        let rows = records(&events);
-        assert_eq!(rows.len(), 4);
-        let value = |row: usize, column: &str| {
-            rows[row].values[columns.get(column).expect(column)].as_deref()
-        };
-        assert_eq!(value(0, "col_bool"), Some("true"));
-        assert_eq!(value(1, "col_bool"), Some("false"));
-        assert_eq!(value(2, "col_uint64"), Some("3"));
-        assert_eq!(value(0, "col_float32"), Some("1.5"));
-        assert_eq!(value(3, "col_float64"), None);
-        assert_eq!(value(3, "fid"), Some("4"));
-        assert!(
-            rows.iter()
-                .all(|r| r.geometry.as_deref().and_then(type_name) == Some("Point"))
-        );
-    }
-
-    #[test]
-    fn curves_and_measures_pass_as_iso_wkb() {
-        for (file, code) in [
-            ("curve.gpkg", 9),
-            ("curvepolygon.gpkg", 10),
-            ("multisurface.gpkg", 12),
-            ("line_zm.gpkg", 3002),
-        ] {
-            let (_, events, _) = read_all(&shared(&format!("fixtures/gpkg_pyogrio/{file}")), None);
-            let rows = records(&events);
-            assert_eq!(rows.len(), 1, "{file}");
-            let wkb = rows[0].geometry.as_deref().expect("geometry");
-            let raw = match wkb[0] {
-                0 => u32::from_be_bytes([wkb[1], wkb[2], wkb[3], wkb[4]]),
-                _ => u32::from_le_bytes([wkb[1], wkb[2], wkb[3], wkb[4]]),
-            };
-            assert_eq!(raw, code, "{file}");
+        let (columns, rows, _) = read_all(&path, Some("test_gpkg_nulls"));
+        let value =
+            |row: usize, name: &str| rows[row].values[columns.get(name).expect(name)].clone();
+        assert_eq!(value(0, "col_bool").as_deref(), Some("true"));
+        assert_eq!(value(1, "col_bool").as_deref(), Some("false"));
+        assert_eq!(value(2, "col_uint64").as_deref(), Some("3"));
+        assert_eq!(value(0, "col_float32").as_deref(), Some("1.5"));
+        assert_eq!((rows.len(), value(3, "col_float64")), (4, None));
+        // Curves and ZM pass on as ISO WKB: CompoundCurve 9, CurvePolygon 10, MultiSurface 12.
+        let codes = [
+            ("curve", 9u32),
+            ("curvepolygon", 10),
+            ("multisurface", 12),
+            ("line_zm", 3002),
+        ];
+        for (file, code) in codes {
+            let path = shared(&format!("fixtures/gpkg_pyogrio/{file}.gpkg"));
+            let wkb = read_all(&path, None).1[0]
+                .geometry
+                .clone()
+                .expect("geometry");
+            assert_eq!(wkb.get(1..5), Some(&code.to_le_bytes()[..]), "{file}");
         }
     }
 
     #[test]
-    fn a_missing_layer_lists_the_layers() {
+    fn a_malformed_blob_rejects_its_feature() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.gpkg");
+        std::fs::copy(shared("fixtures/gpkg_pyogrio/test_gpkg_nulls.gpkg"), &path).expect("copy");
+        let conn = Connection::open(&path).expect("open");
+        // GDAL's R-tree triggers call ST_IsEmpty, which plain SQLite lacks.
+        let triggers: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("triggers");
+        for name in triggers {
+            conn.execute_batch(&format!("DROP TRIGGER {}", quote(&name)))
+                .expect("drop");
+        }
+        let mut blob: Vec<u8> = conn
+            .query_row("SELECT geom FROM test_gpkg_nulls WHERE fid = 2", [], |r| {
+                r.get(0)
+            })
+            .expect("blob");
+        blob[3] = 0b0101; // declares a 48-byte envelope that the 29-byte point blob lacks
+        let update = "UPDATE test_gpkg_nulls SET geom = ?1 WHERE fid = ?2";
+        conn.execute(update, rusqlite::params![blob, 2])
+            .expect("corrupt");
+        conn.execute(update, rusqlite::params![vec![0u8], 3])
+            .expect("corrupt");
+        drop(conn);
+        let mut rejected = Vec::new();
+        GeoPackageReader::open(&path, None)
+            .expect("open")
+            .read(&mut Columns::default(), &mut |e| {
+                if let Event::Rejected(r) = e {
+                    rejected.push(r.to_string());
+                }
+                Ok(())
+            })
+            .expect("read");
+        assert_eq!(rejected.len(), 2, "{rejected:?}");
+        let cut = "feature 2, column 'geom': the geometry blob is cut short";
+        assert!(rejected[0].contains(cut), "{rejected:?}");
+        assert!(rejected[0].ends_with("fid 2)"), "{}", rejected[0]);
+        assert!(rejected[1].contains("no \"GP\" header"), "{}", rejected[1]);
+    }
+
+    #[test]
+    fn missing_layers_other_files_and_odd_headers_are_reported() {
         let path = shared("fixtures/gpkg_pyogrio/curve.gpkg");
         let err = GeoPackageReader::open(&path, Some("kurve")).expect_err("no such layer");
         assert!(err.to_string().contains("(layers: \"curve\")"), "{err}");
-        let not_sqlite = shared("maps/koeln_stadtbezirke.kml");
-        let err = GeoPackageReader::open(&not_sqlite, None).expect_err("not a GeoPackage");
-        assert!(
-            err.to_string().contains("not a readable GeoPackage"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn malformed_blobs_are_reasons_not_panics() {
-        let point = [
-            1u8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ];
-        let mut blob = vec![b'G', b'P', 0, 0b0000_0011, 0xE6, 0x10, 0, 0];
-        blob.extend_from_slice(&[0u8; 32]);
-        blob.extend_from_slice(&point);
-        assert_eq!(gpkg_wkb(&blob), Ok(Some(&point[..])));
-        assert_eq!(
-            gpkg_wkb(&blob[..20]).map(|_| ()),
-            Err("the geometry blob is cut short".into())
-        );
+        let err = GeoPackageReader::open(&shared("maps/koeln_stadtbezirke.kml"), None);
+        let err = err.expect_err("not SQLite").to_string();
+        assert!(err.contains("not a readable GeoPackage"), "{err}");
         let empty = [b'G', b'P', 0, 0b0001_0001, 0, 0, 0, 0];
         assert_eq!(gpkg_wkb(&empty), Ok(None));
-        for bad in [
-            &b"GP"[..],
-            b"XX\0\x01",
-            b"GP\x01\x01",
-            b"GP\0\x0b",
-            b"GP\0\x21",
-        ] {
+        for bad in [&b"GP"[..], b"GP\x01\x01", b"GP\0\x0b", b"GP\0\x21"] {
             assert!(gpkg_wkb(bad).is_err(), "{bad:?}");
-        }
-    }
-}
-#[cfg(test)]
-mod tmp_e2e {
-    #[test]
-    fn e2e() {
-        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for p in ["../../shared/datasets/maps/de_federal_states_vg250_bkg.gpkg", "../../shared/datasets/maps/koeln_stadtbezirke.kml", "tests/data/koeln_bezirke.xlsx", "tests/data/koeln_bezirke.ods",
-          "../../shared/datasets/fixtures/gpkg_pyogrio/test_gpkg_nulls.gpkg", "../../shared/datasets/fixtures/gpkg_pyogrio/curve.gpkg", "../../shared/datasets/fixtures/gpkg_pyogrio/line_zm.gpkg", "../../shared/datasets/fixtures/gpkg_pyogrio/multisurface.gpkg"] {
-            let spec = crate::DatasetSpec::resolve(&base.join(p), Some("t")).expect("spec");
-            match crate::validate(&spec) {
-                Ok(r) => {
-                    eprintln!("{p}: rows {} rejected {:?} geometry {:?} warnings {:?}", r.rows_published, r.rejected.iter().take(2).map(|r| r.to_string()).collect::<Vec<_>>(), r.geometry.as_ref().map(|g| (&g.types, g.bbox, &g.source_crs)), r.warnings);
-                    for c in &r.columns { eprintln!("   {} {} {}", c.name, c.data_type, c.reason); }
-                }
-                Err(e) => eprintln!("{p}: ERROR {e}"),
-            }
         }
     }
 }

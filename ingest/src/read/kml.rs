@@ -39,25 +39,27 @@ impl KmlReader {
         }
     }
 
-    /// The document's text: unzipped from a KMZ, decoded from the XML declaration's encoding.
-    fn text(&self) -> Result<String> {
+    /// The document's text (unzipped from a KMZ) and its encoding: a byte-order mark, else the
+    /// XML declaration's, else UTF-8.
+    fn text(&self) -> Result<(String, &'static encoding_rs::Encoding)> {
         let mut bytes = std::fs::read(&self.path).map_err(|e| IngestError::io(&self.path, e))?;
         if bytes.starts_with(b"PK\x03\x04") {
             bytes = self.unzip(bytes)?;
         }
         let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-        let label = head
-            .split_once("encoding=")
-            .and_then(|(_, rest)| rest.get(1..)?.split(['"', '\'']).next())
+        let label = (head.trim_start_matches('\u{feff}').starts_with("<?xml"))
+            .then(|| head.split("?>").next()?.split_once("encoding=")?.1.get(1..))
+            .flatten()
+            .and_then(|rest| rest.split(['"', '\'']).next())
             .unwrap_or("utf-8");
         let encoding = encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
             self.error(format!("unknown encoding {label:?} in the XML declaration"))
         })?;
-        let (text, _, malformed) = encoding.decode(&bytes);
+        let (text, used, malformed) = encoding.decode(&bytes);
         if malformed {
-            return Err(self.error(format!("the text is not valid {}", encoding.name())));
+            return Err(self.error(format!("the text is not valid {}", used.name())));
         }
-        Ok(text.into_owned())
+        Ok((text.into_owned(), used))
     }
 
     /// A KMZ's main document: `doc.kml`, else its first `.kml` file.
@@ -86,7 +88,7 @@ impl SourceReader for KmlReader {
         columns: &mut Columns,
         emit: &mut dyn FnMut(Event) -> Result<()>,
     ) -> Result<FileFacts> {
-        let text = self.text()?;
+        let (text, encoding) = self.text()?;
         let kml: Kml<f64> = ::kml::KmlReader::from_string(&text)
             .read()
             .map_err(|e| self.error(format!("not KML: {e}")))?;
@@ -106,6 +108,8 @@ impl SourceReader for KmlReader {
             emit(event)?;
         }
         Ok(FileFacts {
+            encoding: Some(encoding.name().to_ascii_lowercase()),
+            encoding_reason: Some("byte-order mark or XML declaration; UTF-8 by default".into()),
             crs: Some("EPSG:4326".into()),
             ..FileFacts::default()
         })
