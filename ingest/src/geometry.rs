@@ -139,7 +139,11 @@ pub fn normalise(wkb: &[u8], to_wgs84: Option<&Transformer>) -> Result<Normalise
     use geozero::ToGeo;
 
     let source_bounds = bounds(wkb)?;
-    let name = type_name(wkb).unwrap_or("");
+    let name = type_name(wkb).ok_or_else(|| {
+        "not one of the seven simple geometry types GeoParquet allows (a curve or surface?); \
+         linearise it first, e.g. `ogr2ogr -nlt CONVERT_TO_LINEAR`"
+            .to_owned()
+    })?;
     let polygonal = name.contains("Polygon") || name.starts_with("GeometryCollection");
     if to_wgs84.is_none() && !polygonal {
         return Ok(Normalised {

@@ -19,6 +19,10 @@ const MUST_PUBLISH: &[(&str, &str)] = &[
     ("csv_", ".csv"),
 ];
 
+/// GeoPackage curves (CompoundCurve, CurvePolygon, MultiSurface): GeoParquet has no such
+/// types, so their features are refused with a message, not published.
+const CURVES: &[&str] = &["curve.gpkg", "curvepolygon.gpkg", "multisurface.gpkg"];
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).expect("fixture folder") {
         let path = entry.expect("entry").path();
@@ -63,9 +67,10 @@ fn every_fixture_is_published_or_refused_with_its_place() {
             .expect("inside")
             .to_string_lossy()
             .into_owned();
-        let must_publish = MUST_PUBLISH
-            .iter()
-            .any(|(dir, ext)| rel.starts_with(dir) && rel.ends_with(ext));
+        let must_publish = !CURVES.iter().any(|c| rel.ends_with(&format!("/{c}")))
+            && MUST_PUBLISH
+                .iter()
+                .any(|(dir, ext)| rel.starts_with(dir) && rel.ends_with(ext));
         match result {
             Ok(_) => published += 1,
             Err(e) if must_publish => panic!("{rel}: GDAL reads it, but we refused: {e}"),
