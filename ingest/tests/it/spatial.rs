@@ -228,3 +228,19 @@ fn dbf_encoding_is_detected_without_cpg() {
         .any(|e| e == "Ñandú");
     assert!(found, "{}", report.to_text());
 }
+
+/// The same source ingested into two data roots gives byte-identical files.
+#[test]
+fn ingest_is_deterministic() {
+    let shp = shared("maps/koeln_stadtbezirk_shp/Stadtbezirk.shp");
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    publish_geojson(&shp, a.path());
+    publish_geojson(&shp, b.path());
+    for file in ["data.parquet", "data.csv", "data.geojson", "data.fgb", "report.json"] {
+        let read = |root: &Path| fs::read(root.join("datasets/t/v1").join(file)).expect(file);
+        assert!(read(a.path()) == read(b.path()), "{file} differs between runs");
+    }
+}
