@@ -13,6 +13,7 @@ mod error;
 mod geometry;
 mod infer;
 mod pipeline;
+mod progress;
 mod read;
 mod report;
 mod write;

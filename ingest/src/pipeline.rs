@@ -18,6 +18,7 @@ use crate::detect::encoding_for_label;
 use crate::error::{IngestError, Result};
 use crate::geometry::type_name;
 use crate::infer::{ColumnInference, ColumnType, DecimalStyle, Kind};
+use crate::progress;
 use crate::read::csv::{CsvOptions, CsvReader};
 use crate::read::geojson::GeoJsonReader;
 use crate::read::gpkg::GeoPackageReader;
@@ -187,10 +188,12 @@ fn analyse(spec: &DatasetSpec) -> Result<Analysis> {
     let mut files = Vec::new();
     let mut geometry_types = BTreeSet::new();
     let nulls = &spec.source.null;
+    let progress = progress::spinner("reading");
     for file in &spec.files {
         let mut reader = open_reader(spec, file)?;
         let (mut rows, mut rejects) = (0u64, 0u64);
         let facts = reader.read(&mut columns, &mut |event| {
+            progress.inc(1);
             match event {
                 Event::Record(record) => {
                     rows += 1;
@@ -214,6 +217,7 @@ fn analyse(spec: &DatasetSpec) -> Result<Analysis> {
         readers.push(reader);
         files.push((facts, rows, rejects));
     }
+    progress.finish_and_clear();
     inferences.resize_with(columns.len(), || ColumnInference::new(""));
     let total: u64 = files.iter().map(|f| f.1).sum();
     for (inference, name) in inferences.iter_mut().zip(columns.names()) {
@@ -389,9 +393,16 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
     let mut file_rejects = vec![0u64; spec.files.len()];
     let mut columns = analysis.columns.clone();
     let mut readers = std::mem::take(&mut analysis.readers);
+    let total = analysis
+        .files
+        .iter()
+        .map(|(_, rows, rejects)| rows + rejects)
+        .sum();
+    let progress = progress::bar("converting", total);
     for (n, (file, reader)) in spec.files.iter().zip(readers.iter_mut()).enumerate() {
         let display = file.display().to_string();
         reader.read(&mut columns, &mut |event| {
+            progress.inc(1);
             if let Event::Record(record) = event {
                 match builder.push(&record, &display) {
                     Ok(Some(batch)) => outputs.write(&batch)?,
@@ -411,7 +422,9 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
     {
         outputs.write(&batch)?;
     }
+    progress.set_message("writing");
     let files = outputs.finish()?;
+    progress.finish_and_clear();
     if builder.written == 0 && !rejected.is_empty() {
         let first = &rejected[0];
         let reason = match &first.column {

@@ -239,8 +239,17 @@ fn ingest_is_deterministic() {
     );
     publish_geojson(&shp, a.path());
     publish_geojson(&shp, b.path());
-    for file in ["data.parquet", "data.csv", "data.geojson", "data.fgb", "report.json"] {
+    for file in [
+        "data.parquet",
+        "data.csv",
+        "data.geojson",
+        "data.fgb",
+        "report.json",
+    ] {
         let read = |root: &Path| fs::read(root.join("datasets/t/v1").join(file)).expect(file);
-        assert!(read(a.path()) == read(b.path()), "{file} differs between runs");
+        assert!(
+            read(a.path()) == read(b.path()),
+            "{file} differs between runs"
+        );
     }
 }
