@@ -145,18 +145,7 @@ impl SourceReader for CsvReader {
             .iter()
             .enumerate()
             .map(|(i, name)| {
-                let base = nfc(name.trim().to_owned());
-                let base = if base.is_empty() {
-                    format!("column_{}", i + 1)
-                } else {
-                    base
-                };
-                let mut name = base.clone();
-                let mut n = 2;
-                while !seen.insert(name.clone()) {
-                    name = format!("{base}_{n}");
-                    n += 1;
-                }
+                let name = super::header_name(name, i + 1, &mut seen);
                 columns.index_or_insert(&name)
             })
             .collect();

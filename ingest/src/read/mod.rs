@@ -134,3 +134,25 @@ pub fn nfc(s: String) -> String {
         _ => s.nfc().collect(),
     }
 }
+
+/// A header's column name: trimmed NFC text, `column_<number>` when blank, and `_2`, `_3`, …
+/// appended when `seen` already has it.
+pub fn header_name(
+    raw: &str,
+    number: usize,
+    seen: &mut std::collections::HashSet<String>,
+) -> String {
+    let base = nfc(raw.trim().to_owned());
+    let base = if base.is_empty() {
+        format!("column_{number}")
+    } else {
+        base
+    };
+    let mut name = base.clone();
+    let mut n = 2;
+    while !seen.insert(name.clone()) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    name
+}

@@ -99,21 +99,11 @@ impl SourceReader for SpreadsheetReader {
         let mut header = Vec::with_capacity(width);
         for (i, cell) in header_cells[..width].iter().enumerate() {
             let number = first_col as usize + i + 1;
-            let base = match text(cell) {
-                Ok(Some(name)) => name.trim().to_owned(),
+            let raw = match text(cell) {
+                Ok(Some(name)) => name,
                 Ok(None) | Err(_) => String::new(),
             };
-            let base = if base.is_empty() {
-                format!("column_{number}")
-            } else {
-                base
-            };
-            let mut name = base.clone();
-            let mut n = 2;
-            while !seen.insert(name.clone()) {
-                name = format!("{base}_{n}");
-                n += 1;
-            }
+            let name = super::header_name(&raw, number, &mut seen);
             header.push(columns.index_or_insert(&name));
         }
         let slots = columns.len();
