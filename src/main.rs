@@ -52,6 +52,13 @@ enum Command {
         /// Publish a new version even when source and metadata are unchanged.
         #[arg(long)]
         force: bool,
+        /// Add the rows to the latest version, de-duplicated on dataset.toml's `key` columns.
+        #[arg(long)]
+        append: bool,
+        /// Read this file instead of dataset.toml's [source] path (only with a single input),
+        /// e.g. a new batch to --append.
+        #[arg(long, value_name = "FILE")]
+        source: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -151,7 +158,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limits,
         } => {
             let inputs = dataset_folders(&datasets)?;
-            let ok = ingest_all(&inputs, &data.root, None, IngestOptions::default())?;
+            let ok = ingest_all(
+                &inputs,
+                &data.root,
+                Overrides::default(),
+                IngestOptions::default(),
+            )?;
             if !ok {
                 anyhow::bail!("a bundled dataset could not be published");
             }
@@ -162,18 +174,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             id,
             accept_rejects,
             force,
+            append,
+            source,
             data,
         } => {
-            if id.is_some() && inputs.len() > 1 {
-                anyhow::bail!("--id needs exactly one input");
+            if (id.is_some() || source.is_some()) && inputs.len() > 1 {
+                anyhow::bail!("--id and --source need exactly one input");
             }
+            let overrides = Overrides {
+                id: id.as_deref(),
+                source: source.as_deref(),
+            };
             let ok = ingest_all(
                 &inputs,
                 &data.root,
-                id.as_deref(),
+                overrides,
                 IngestOptions {
                     accept_rejects,
                     force,
+                    append,
                 },
             )?;
             Ok(if ok {
@@ -218,17 +237,28 @@ fn dataset_folders(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// What the command line says instead of dataset.toml.
+#[derive(Debug, Clone, Copy, Default)]
+struct Overrides<'a> {
+    id: Option<&'a str>,
+    source: Option<&'a Path>,
+}
+
 /// Ingests each input; prints what happened. False when any input failed or was held back.
 fn ingest_all(
     inputs: &[PathBuf],
     root: &Path,
-    id: Option<&str>,
+    overrides: Overrides,
     options: IngestOptions,
 ) -> anyhow::Result<bool> {
     let mut ok = true;
     for input in inputs {
-        let result = DatasetSpec::resolve(input, id)
-            .and_then(|spec| allmende_ingest::ingest(&spec, root, options).map(|o| (spec, o)));
+        let result = DatasetSpec::resolve(input, overrides.id).and_then(|mut spec| {
+            if let Some(source) = overrides.source {
+                spec.files = vec![source.to_owned()];
+            }
+            allmende_ingest::ingest(&spec, root, options).map(|o| (spec, o))
+        });
         match result {
             Ok((
                 spec,

@@ -13,7 +13,7 @@ mod store;
 pub use error::{CatalogError, Result};
 pub use licence::{Licence, licence_by_id};
 pub use model::{
-    Column, DatasetMeta, Distribution, Format, GeometryInfo, Manifest, SourceInfo, Version,
+    Changes, Column, DatasetMeta, Distribution, Format, GeometryInfo, Manifest, SourceInfo, Version,
 };
 pub use search::{Facets, SearchQuery, SearchResult};
 pub use store::{Catalog, StagedVersion, is_valid_id, table_name};

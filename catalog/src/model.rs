@@ -56,6 +56,24 @@ pub struct Version {
     pub geometry: Option<GeometryInfo>,
     pub source: SourceInfo,
     pub distributions: Vec<Distribution>,
+    /// What changed against the previous version, when it is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
+}
+
+/// The difference of a version to the one before it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Changes {
+    /// The version compared against.
+    pub previous: u32,
+    pub rows_added: u64,
+    pub rows_removed: u64,
+    /// Rows whose key was there before but whose values differ (corrections).
+    pub rows_changed: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns_added: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns_removed: Vec<String>,
 }
 
 impl Version {

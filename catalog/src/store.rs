@@ -232,6 +232,7 @@ mod tests {
             geometry: None,
             source: SourceInfo::default(),
             distributions: vec![],
+            changes: None,
         }
     }
 

@@ -19,6 +19,22 @@ pub struct IngestReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub geometry: Option<GeometryReport>,
     pub warnings: Vec<String>,
+    /// For `--append`: how the rows merged into the previous version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub append: Option<AppendReport>,
+}
+
+/// How an `--append` batch merged into the previous version (see `dataset.toml`'s `key`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AppendReport {
+    pub previous_version: u32,
+    pub rows_before: u64,
+    /// Rows with a key the previous version did not have.
+    pub rows_added: u64,
+    /// Rows that replaced a previous row with the same key (corrections).
+    pub rows_changed: u64,
+    /// Rows already there with the same values, or repeated in the batch (the last one counts).
+    pub rows_duplicate: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,6 +115,13 @@ impl IngestReport {
                 let _ = write!(s, ", delimiter {d:?}");
             }
             let _ = writeln!(s, ")");
+        }
+        if let Some(a) = &self.append {
+            let _ = writeln!(
+                s,
+                "appended to version {}: {} rows added, {} changed, {} duplicates skipped ({} rows before)",
+                a.previous_version, a.rows_added, a.rows_changed, a.rows_duplicate, a.rows_before
+            );
         }
         for c in &self.columns {
             let _ = writeln!(

@@ -92,6 +92,19 @@ impl Outputs {
         }
     }
 
+    /// No files: the batches are kept for [`Outputs::into_batches`] (for `--append`).
+    pub fn collect() -> Outputs {
+        Outputs {
+            sinks: Vec::new(),
+            held: Some(Vec::new()),
+        }
+    }
+
+    /// The batches an [`Outputs::collect`] received.
+    pub fn into_batches(mut self) -> Vec<RecordBatch> {
+        self.held.take().unwrap_or_default()
+    }
+
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if let Some(held) = &mut self.held {
             held.push(batch.clone());
