@@ -9,11 +9,13 @@ mod licence;
 mod model;
 mod search;
 mod store;
+pub mod vocab;
 
 pub use error::{CatalogError, Result};
 pub use licence::{Licence, licence_by_id};
 pub use model::{
-    Changes, Column, DatasetMeta, Distribution, Format, GeometryInfo, Manifest, SourceInfo, Version,
+    Changes, Column, Contact, DatasetMeta, Distribution, Format, GeometryInfo, Manifest, MetaEdit,
+    SourceInfo, TimeRange, Version,
 };
 pub use search::{Facets, SearchQuery, SearchResult};
 pub use store::{Catalog, StagedVersion, is_valid_id, table_name};

@@ -9,6 +9,9 @@ pub struct Manifest {
     pub id: String,
     pub meta: DatasetMeta,
     pub versions: Vec<Version>,
+    /// Earlier states of `meta`, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meta_history: Vec<MetaEdit>,
 }
 
 impl Manifest {
@@ -17,13 +20,24 @@ impl Manifest {
         self.versions.last()
     }
 
+    /// Replaces the metadata, keeping the replaced state in the history when it differs.
+    pub fn set_meta(&mut self, meta: DatasetMeta) {
+        if meta != self.meta {
+            let old = std::mem::replace(&mut self.meta, meta);
+            self.meta_history.push(MetaEdit {
+                replaced: Utc::now(),
+                meta: old,
+            });
+        }
+    }
+
     /// The version with the given number.
     pub fn version(&self, number: u32) -> Option<&Version> {
         self.versions.iter().find(|v| v.number == number)
     }
 }
 
-/// Descriptive metadata a data steward writes in `dataset.toml`.
+/// Descriptive metadata a data steward writes in `dataset.toml`, aligned with DCAT-AP.de 2.0.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct DatasetMeta {
     pub title: String,
@@ -31,6 +45,12 @@ pub struct DatasetMeta {
     pub description: String,
     #[serde(default)]
     pub publisher: String,
+    /// The publisher's web page (`foaf:homepage`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher_url: Option<String>,
+    /// Who answers questions about the data (`dcat:contactPoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
     /// Licence id from the DCAT-AP.de list, e.g. `dl-by-de/2.0`.
     #[serde(default)]
     pub licence: String,
@@ -41,6 +61,39 @@ pub struct DatasetMeta {
     /// EU data theme code, e.g. `ENVI`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
+    /// Update frequency, a code of the EU frequency vocabulary (`DAILY`, `ANNUAL`, `IRREG`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<String>,
+    /// Languages as ISO 639-1 codes; German when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// The municipality key (Amtlicher Gemeindeschlüssel, 8 digits) or a shorter regional key
+    /// of the area the data covers: its DCAT-AP.de political geocoding URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ags: Option<String>,
+    /// The GovData contributor id of the publishing portal (`dcatde:contributorID`), e.g.
+    /// `http://dcat-ap.de/def/contributors/…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contributor_id: Option<String>,
+}
+
+/// A contact point (vCard).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A replaced state of a dataset's metadata, kept in the manifest's history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MetaEdit {
+    /// When this state stopped being current.
+    pub replaced: DateTime<Utc>,
+    pub meta: DatasetMeta,
 }
 
 /// One immutable version of a dataset.
@@ -56,9 +109,34 @@ pub struct Version {
     pub geometry: Option<GeometryInfo>,
     pub source: SourceInfo,
     pub distributions: Vec<Distribution>,
+    /// First and last instant of the date and time columns (`dct:temporal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporal: Option<TimeRange>,
     /// What changed against the previous version, when it is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes>,
+}
+
+/// A closed time interval, ISO 8601 text (dates or timestamps).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TimeRange {
+    pub start: String,
+    pub end: String,
+}
+
+impl TimeRange {
+    /// The span of the `date` and `datetime` columns' minima and maxima.
+    pub fn of_columns(columns: &[Column]) -> Option<TimeRange> {
+        let temporal = || {
+            columns
+                .iter()
+                .filter(|c| matches!(c.data_type.as_str(), "date" | "datetime"))
+        };
+        Some(TimeRange {
+            start: temporal().filter_map(|c| c.min.clone()).min()?,
+            end: temporal().filter_map(|c| c.max.clone()).max()?,
+        })
+    }
 }
 
 /// The difference of a version to the one before it.
@@ -93,6 +171,14 @@ pub struct Column {
     pub null_count: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Smallest value, as text (ISO 8601 for dates and times).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+    /// Estimated number of distinct non-null values (HyperLogLog, about 1 % error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct: Option<u64>,
 }
 
 /// Facts about the geometry column of a spatial dataset.

@@ -84,6 +84,19 @@ impl Catalog {
         Self::version_dir(&self.root, id, number).join(format.file_name())
     }
 
+    /// Replaces a published dataset's metadata; the old state goes into its history.
+    pub fn update_meta(root: &Path, id: &str, meta: DatasetMeta) -> Result<Manifest> {
+        if !is_valid_id(id) || !Self::dataset_dir(root, id).join(MANIFEST).is_file() {
+            return Err(CatalogError::NotFound(id.to_owned()));
+        }
+        update_manifest(root, id, |manifest| {
+            if let Some(m) = manifest {
+                m.set_meta(meta);
+            }
+            Ok(())
+        })
+    }
+
     /// Reserves the next version folder of a dataset for writing. Nothing is published until
     /// [`StagedVersion::commit`]; dropping an uncommitted stage removes its folder.
     pub fn stage_version(root: &Path, id: &str) -> Result<StagedVersion> {
@@ -147,28 +160,19 @@ impl StagedVersion {
     /// Publishes the version: appends it to the manifest (creating it with `meta` on first
     /// publication, updating the metadata otherwise) and replaces the manifest atomically.
     pub fn commit(mut self, meta: DatasetMeta, version: Version) -> Result<Manifest> {
-        let dir = Catalog::dataset_dir(&self.root, &self.id);
-        let path = dir.join(MANIFEST);
-        // Concurrent ingests of one dataset: read-append-replace under an exclusive lock, so
-        // that no version is lost. Released when `lock` is dropped, also if the process dies.
-        let lock_path = dir.join(".manifest.lock");
-        let lock = fs::File::create(&lock_path).map_err(|e| CatalogError::io(&lock_path, e))?;
-        lock.lock().map_err(|e| CatalogError::io(&lock_path, e))?;
-        let mut manifest = if path.is_file() {
-            read_manifest(&path)?
-        } else {
-            Manifest {
+        let manifest = update_manifest(&self.root, &self.id, |manifest| {
+            let manifest = manifest.get_or_insert_with(|| Manifest {
                 id: self.id.clone(),
                 meta: meta.clone(),
                 versions: Vec::new(),
-            }
-        };
-        manifest.meta = meta;
-        manifest.versions.push(version);
-        manifest.versions.sort_by_key(|v| v.number);
-        write_atomically(&path, &manifest)?;
+                meta_history: Vec::new(),
+            });
+            manifest.set_meta(meta);
+            manifest.versions.push(version);
+            manifest.versions.sort_by_key(|v| v.number);
+            Ok(())
+        })?;
         self.committed = true;
-        drop(lock);
         Ok(manifest)
     }
 
@@ -194,6 +198,30 @@ impl Drop for StagedVersion {
             tracing::warn!("could not remove unpublished {}: {e}", self.dir.display());
         }
     }
+}
+
+/// Read-modify-replace of a dataset's manifest under an exclusive lock, so that concurrent
+/// writers lose nothing. The lock is released when the file closes, also if the process dies.
+fn update_manifest(
+    root: &Path,
+    id: &str,
+    change: impl FnOnce(&mut Option<Manifest>) -> Result<()>,
+) -> Result<Manifest> {
+    let dir = Catalog::dataset_dir(root, id);
+    let path = dir.join(MANIFEST);
+    let lock_path = dir.join(".manifest.lock");
+    let lock = fs::File::create(&lock_path).map_err(|e| CatalogError::io(&lock_path, e))?;
+    lock.lock().map_err(|e| CatalogError::io(&lock_path, e))?;
+    let mut manifest = if path.is_file() {
+        Some(read_manifest(&path)?)
+    } else {
+        None
+    };
+    change(&mut manifest)?;
+    let manifest = manifest.ok_or_else(|| CatalogError::NotFound(id.to_owned()))?;
+    write_atomically(&path, &manifest)?;
+    drop(lock);
+    Ok(manifest)
 }
 
 fn read_manifest(path: &Path) -> Result<Manifest> {
@@ -232,6 +260,7 @@ mod tests {
             geometry: None,
             source: SourceInfo::default(),
             distributions: vec![],
+            temporal: None,
             changes: None,
         }
     }

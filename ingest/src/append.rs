@@ -6,6 +6,7 @@
 //! compared: equal means the reading was sent again (the batch row is dropped), different means
 //! a correction (the batch row replaces the old one). Within the batch the last row of a key wins.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -133,11 +134,24 @@ impl Base {
         converted.batches.clear();
         converted.files = outputs.finish()?;
 
-        converted.columns = self.version.columns.clone();
+        let batch_columns = std::mem::replace(&mut converted.columns, self.version.columns.clone());
         for column in &mut converted.columns {
             if let Ok(i) = schema.index_of(&column.name) {
                 column.null_count = merged.null_counts[i];
             }
+            // Bounds over both; a corrected extreme may leave them a little wide. The distinct
+            // estimate of the old rows is not kept, so it is dropped rather than guessed.
+            if let Some(new) = batch_columns.iter().find(|c| c.name == column.name) {
+                let numeric = matches!(column.data_type.as_str(), "integer" | "number");
+                column.min = extreme(column.min.take(), new.min.clone(), numeric, Ordering::Less);
+                column.max = extreme(
+                    column.max.take(),
+                    new.max.clone(),
+                    numeric,
+                    Ordering::Greater,
+                );
+            }
+            column.distinct = None;
         }
         report.rows_published = merged.rows;
         report.append = Some(AppendReport {
@@ -180,6 +194,20 @@ impl Base {
             })
             .collect();
         Ok(Arc::new(Schema::new(fields)))
+    }
+}
+
+/// The smaller (`Less`) or larger (`Greater`) of two column bounds written as text.
+fn extreme(a: Option<String>, b: Option<String>, numeric: bool, want: Ordering) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let order = match (numeric, a.parse::<f64>(), b.parse::<f64>()) {
+                (true, Ok(x), Ok(y)) => x.total_cmp(&y),
+                _ => a.cmp(&b),
+            };
+            Some(if order == want { a } else { b })
+        }
+        (a, b) => a.or(b),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Typed conversion: raw values plus the decided column types become Arrow record batches,
 //! with per-column statistics for the metadata and the report.
 
+use cardinality_estimator::CardinalityEstimator;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -59,8 +60,7 @@ impl Cell {
                 .checked_add_signed(chrono::Duration::days(i64::from(*d)))?
                 .to_string(),
             Cell::Ts(us) => chrono::DateTime::from_timestamp_micros(*us)?
-                .naive_utc()
-                .to_string(),
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             Cell::Str(s) => s.clone(),
         })
     }
@@ -72,6 +72,7 @@ pub struct ColumnStats {
     pub nulls: u64,
     min: Option<Cell>,
     max: Option<Cell>,
+    distinct: CardinalityEstimator<[u8]>,
 }
 
 impl ColumnStats {
@@ -81,10 +82,21 @@ impl ColumnStats {
     pub fn max(&self) -> Option<String> {
         self.max.as_ref().and_then(Cell::display)
     }
+    /// Estimated number of distinct non-null values.
+    pub fn distinct(&self) -> u64 {
+        self.distinct.estimate() as u64
+    }
     fn observe(&mut self, cell: &Cell) {
-        if *cell == Cell::Null {
-            self.nulls += 1;
-            return;
+        match cell {
+            Cell::Null => {
+                self.nulls += 1;
+                return;
+            }
+            Cell::Int(v) | Cell::Ts(v) => self.distinct.insert(&v.to_le_bytes()),
+            Cell::Num(v) => self.distinct.insert(&v.to_bits().to_le_bytes()),
+            Cell::Bool(v) => self.distinct.insert(&[u8::from(*v)]),
+            Cell::Date(v) => self.distinct.insert(&v.to_le_bytes()),
+            Cell::Str(v) => self.distinct.insert(v.as_bytes()),
         }
         if self.min.as_ref().is_none_or(|m| cell < m) {
             self.min = Some(cell.clone());
