@@ -3,12 +3,14 @@
 //! [`router`] builds the axum `Router` over an [`AppState`]; [`serve`] binds a socket and runs
 //! it until Ctrl-C.
 
+mod base_url;
 mod error;
 mod routes;
 mod state;
 
 use std::net::SocketAddr;
 
+pub use base_url::BaseUrl;
 pub use error::ApiError;
 pub use state::AppState;
 
