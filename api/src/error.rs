@@ -26,6 +26,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "NotFound", what)
     }
 
+    /// 401: a write without a valid admin token.
+    pub fn unauthorized(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", description)
+    }
+
     pub fn bad_request(description: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -47,11 +52,18 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(json!({ "code": self.code, "description": self.description })),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"allmende\""),
+            );
+        }
+        response
     }
 }
 

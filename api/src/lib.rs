@@ -3,6 +3,7 @@
 //! [`router`] builds the axum `Router` over an [`AppState`]; [`serve`] binds a socket and runs
 //! it until Ctrl-C.
 
+mod admin;
 mod base_url;
 mod error;
 mod routes;
@@ -10,6 +11,7 @@ mod state;
 
 use std::net::SocketAddr;
 
+pub use admin::AdminTokens;
 pub use base_url::BaseUrl;
 pub use error::ApiError;
 pub use state::AppState;

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use allmende_catalog::Catalog;
 use allmende_query::{Limits, QueryEngine, build_session};
 
+use crate::admin::AdminTokens;
 use crate::error::ApiError;
 
 /// One consistent view: the catalogue and the engine over exactly its versions.
@@ -26,6 +27,7 @@ pub struct Snapshot {
 pub struct AppState {
     root: PathBuf,
     limits: Limits,
+    admin_tokens: Arc<AdminTokens>,
     current: Arc<RwLock<Arc<Snapshot>>>,
     rebuild: Arc<tokio::sync::Mutex<()>>,
 }
@@ -35,13 +37,25 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 impl AppState {
     /// Reads the catalogue under `data_root` and builds the query engine over it.
     pub async fn open(data_root: &Path, limits: Limits) -> Result<AppState, BoxError> {
+        let admin_tokens = Arc::new(AdminTokens::from_env()?);
         let snapshot = build(data_root, &limits).await?;
         Ok(AppState {
             root: data_root.to_owned(),
             limits,
+            admin_tokens,
             current: Arc::new(RwLock::new(Arc::new(snapshot))),
             rebuild: Arc::new(tokio::sync::Mutex::new(())),
         })
+    }
+
+    /// The data root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The accepted admin tokens (`ALLMENDE_ADMIN_TOKENS`), as hashes.
+    pub fn admin_tokens(&self) -> &AdminTokens {
+        &self.admin_tokens
     }
 
     /// The current snapshot, rebuilt first when a manifest changed on disk.
