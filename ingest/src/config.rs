@@ -50,7 +50,8 @@ pub struct SourceConfig {
     pub skip_rows: Option<usize>,
     /// The spreadsheet sheet to read, by name or 0-based position; the first when absent.
     pub sheet: Option<SheetRef>,
-    /// The GeoPackage layer (table) to read; needed when the file has several.
+    /// The layer to read (a GeoPackage table, or a layer GDAL lists); needed when there are
+    /// several.
     pub layer: Option<String>,
 }
 
@@ -109,7 +110,13 @@ pub enum SourceFormat {
     Ods,
     GeoPackage,
     Kml,
+    /// Any other vector format, read through GDAL (cargo feature `gdal`).
+    Gdal,
 }
+
+/// How to read more formats, for messages of builds without the `gdal` feature.
+pub(crate) const GDAL_HINT: &str = "build allmende with `--features gdal` (needs libgdal-dev) \
+    to read every vector format GDAL reads (FlatGeobuf, GML, MapInfo, DXF, GPX, …)";
 
 impl SourceFormat {
     fn from_name(name: &str) -> Option<SourceFormat> {
@@ -121,6 +128,7 @@ impl SourceFormat {
             "ods" => Some(SourceFormat::Ods),
             "gpkg" => Some(SourceFormat::GeoPackage),
             "kml" | "kmz" => Some(SourceFormat::Kml),
+            "gdal" => Some(SourceFormat::Gdal),
             _ => None,
         }
     }
@@ -135,6 +143,7 @@ impl SourceFormat {
             SourceFormat::Ods => "ods",
             SourceFormat::GeoPackage => "gpkg",
             SourceFormat::Kml => "kml",
+            SourceFormat::Gdal => "gdal",
         }
     }
 }
@@ -194,12 +203,24 @@ impl DatasetSpec {
                 .unwrap_or_default()
                 .to_owned()
         });
-        let format = SourceFormat::from_name(&format_name).ok_or_else(|| {
-            IngestError::config(
-                &err_path,
-                format!("unsupported source format '{format_name}' (supported: csv, tsv, geojson, shp, xlsx, ods, gpkg, kml, kmz)"),
-            )
-        })?;
+        let format = match SourceFormat::from_name(&format_name) {
+            Some(format) => format,
+            // With GDAL built in, an unknown extension is GDAL's to read (or refuse).
+            None if cfg!(feature = "gdal") && toml.source.format.is_none() => SourceFormat::Gdal,
+            None => {
+                let more = if cfg!(feature = "gdal") {
+                    ", gdal".to_owned()
+                } else {
+                    format!("; {GDAL_HINT}")
+                };
+                return Err(IngestError::config(
+                    &err_path,
+                    format!(
+                        "unsupported source format '{format_name}' (supported: csv, tsv, geojson, shp, xlsx, ods, gpkg, kml, kmz{more})"
+                    ),
+                ));
+            }
+        };
 
         let default_id = if data_file.is_some() {
             first.file_stem()
@@ -240,7 +261,9 @@ impl DatasetSpec {
         let spreadsheet = matches!(format, SourceFormat::Xlsx | SourceFormat::Ods);
         let misplaced = if toml.source.sheet.is_some() && !spreadsheet {
             Some("sheet")
-        } else if toml.source.layer.is_some() && format != SourceFormat::GeoPackage {
+        } else if toml.source.layer.is_some()
+            && !matches!(format, SourceFormat::GeoPackage | SourceFormat::Gdal)
+        {
             Some("layer")
         } else {
             None
@@ -372,5 +395,30 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("delimeter"), "{msg}");
         assert!(msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_extensions_go_to_gdal_or_say_how_to() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("plan.fgb");
+        std::fs::write(&file, b"fgb").expect("write");
+        let result = DatasetSpec::resolve(&file, Some("t"));
+        if cfg!(feature = "gdal") {
+            assert_eq!(result.expect("resolve").format, SourceFormat::Gdal);
+        } else {
+            let msg = result.expect_err("unknown").to_string();
+            assert!(msg.contains("unsupported source format 'fgb'"), "{msg}");
+            assert!(msg.contains("--features gdal"), "{msg}");
+        }
+        // A format named in dataset.toml is never guessed.
+        let toml = format!(
+            "[source]\npath = {:?}\nformat = \"fgbx\"\n",
+            file.display().to_string()
+        );
+        std::fs::write(dir.path().join("dataset.toml"), toml).expect("write");
+        let msg = DatasetSpec::resolve(dir.path(), Some("t"))
+            .expect_err("unknown format")
+            .to_string();
+        assert!(msg.contains("unsupported source format 'fgbx'"), "{msg}");
     }
 }

@@ -177,6 +177,7 @@ fn open_reader(spec: &DatasetSpec, file: &Path) -> Result<Box<dyn SourceReader>>
             Box::new(GeoPackageReader::open(file, spec.source.layer.as_deref())?)
         }
         SourceFormat::Kml => Box::new(KmlReader::open(file)?),
+        SourceFormat::Gdal => crate::read::open_gdal(file, spec.source.layer.as_deref())?,
     })
 }
 
@@ -313,6 +314,10 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
             | SourceFormat::GeoPackage
             | SourceFormat::Kml,
         ) => GeometrySource::Native,
+        (None, SourceFormat::Gdal) if analysis.readers.iter().all(|r| r.is_table()) => {
+            GeometrySource::None
+        }
+        (None, SourceFormat::Gdal) => GeometrySource::Native,
         (None, SourceFormat::Csv | SourceFormat::Xlsx | SourceFormat::Ods) => GeometrySource::None,
     };
     let spatial = !matches!(geometry_source, GeometrySource::None);

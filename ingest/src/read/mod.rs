@@ -4,6 +4,8 @@
 
 pub mod csv;
 pub mod dbf;
+#[cfg(feature = "gdal")]
+pub mod gdal;
 pub mod geojson;
 pub mod gpkg;
 pub mod kml;
@@ -11,6 +13,7 @@ pub mod shapefile;
 pub mod spreadsheet;
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -124,6 +127,30 @@ pub trait SourceReader {
         columns: &mut Columns,
         emit: &mut dyn FnMut(Event) -> Result<()>,
     ) -> Result<FileFacts>;
+
+    /// Whether the source, as far as read, holds no geometry at all, for formats where that
+    /// varies (a GDAL layer can be a plain table).
+    fn is_table(&self) -> bool {
+        false
+    }
+}
+
+/// A reader for anything GDAL opens as vector data.
+#[cfg(feature = "gdal")]
+pub fn open_gdal(path: &Path, layer: Option<&str>) -> Result<Box<dyn SourceReader>> {
+    Ok(Box::new(gdal::GdalReader::open(path, layer)?))
+}
+
+/// Without the cargo feature `gdal`: an error that says how to get it.
+#[cfg(not(feature = "gdal"))]
+pub fn open_gdal(path: &Path, _layer: Option<&str>) -> Result<Box<dyn SourceReader>> {
+    Err(crate::error::IngestError::config(
+        path,
+        format!(
+            "format \"gdal\" needs a build with GDAL: {}",
+            crate::config::GDAL_HINT
+        ),
+    ))
 }
 
 /// Normalises text to Unicode NFC (so `u` + combining diaeresis becomes `ü`).

@@ -3,6 +3,8 @@
 //! found (MANIFEST.tsv), and geojsonhint's good and bad examples.
 
 mod fixtures;
+#[cfg(feature = "gdal")]
+mod gdal;
 mod spatial;
 
 use std::fs;
