@@ -7,14 +7,18 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use allmende_catalog::{
-    Catalog, Column, Distribution, GeometryInfo, Manifest, SourceInfo, Version,
+    Catalog, Changes, Column, Distribution, GeometryInfo, Manifest, SourceInfo, TimeRange, Version,
 };
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
 use sha2::{Digest, Sha256};
 
+use crate::append::Base;
 use crate::config::{DatasetSpec, SourceFormat};
 use crate::convert::{BatchBuilder, GEOMETRY, GeometrySource, Reprojection};
 use crate::crs::Crs;
 use crate::detect::encoding_for_label;
+use crate::diff;
 use crate::error::{IngestError, Result};
 use crate::geometry::type_name;
 use crate::infer::{ColumnInference, ColumnType, DecimalStyle, Kind};
@@ -36,6 +40,9 @@ pub struct IngestOptions {
     pub accept_rejects: bool,
     /// Publish a new version even when source and metadata are unchanged.
     pub force: bool,
+    /// Add the rows to the latest version instead of replacing it, de-duplicated on the
+    /// dataset's `key` columns.
+    pub append: bool,
 }
 
 /// How an ingest ended.
@@ -43,22 +50,26 @@ pub struct IngestOptions {
 pub enum Outcome {
     /// A new version is live.
     Published {
-        manifest: Manifest,
+        manifest: Box<Manifest>,
         version: u32,
-        report: IngestReport,
+        report: Box<IngestReport>,
     },
     /// The source and metadata equal the latest version's: nothing new to publish.
     Unchanged { version: u32 },
     /// Rows were rejected, so nothing was published: the readable rows and the report wait in
     /// `dir`; the previous version stays served.
-    Held { dir: PathBuf, report: IngestReport },
+    Held {
+        dir: PathBuf,
+        report: Box<IngestReport>,
+    },
 }
 
 /// Ingests a dataset into the data root as a new version.
 pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> Result<Outcome> {
     let source_sha256 = source_hash(spec)?;
-    if let Some(latest) = Catalog::open(data_root)?
-        .get(&spec.id)
+    let catalog = Catalog::open(data_root)?;
+    let manifest = catalog.get(&spec.id);
+    if let Some(latest) = manifest
         .filter(|m| m.meta == spec.meta)
         .and_then(Manifest::latest)
         && latest.source.sha256 == source_sha256
@@ -68,10 +79,58 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
             version: latest.number,
         });
     }
+    let base = match manifest.and_then(Manifest::latest) {
+        Some(latest) if options.append => Some(Base::new(spec, data_root, latest)?),
+        _ => None,
+    };
     let mut analysis = analyse(spec)?;
+    let spec = &match &base {
+        Some(base) => base.forcing_types(spec, &analysis.columns)?,
+        None => spec.clone(),
+    };
     let stage = Catalog::stage_version(data_root, &spec.id)?;
     let number = stage.number();
-    let converted = convert(spec, &mut analysis, Some(stage.dir()))?;
+    let target = match base {
+        Some(_) => Target::Batches,
+        None => Target::Files(stage.dir()),
+    };
+    let mut converted = convert(spec, &mut analysis, target)?;
+    let mut changes = None;
+    if let (None, Some(previous)) = (&base, manifest.and_then(Manifest::latest)) {
+        let parquet = allmende_catalog::Format::Parquet.file_name();
+        let old_path = Catalog::version_dir(data_root, &spec.id, previous.number).join(&parquet);
+        let new_path = stage.dir().join(&parquet);
+        let key: Vec<String> = spec.key.clone();
+        changes = Some(diff::between(
+            &diff::Side {
+                number: previous.number,
+                parquet: &old_path,
+                columns: &previous.columns,
+            },
+            &diff::Side {
+                number,
+                parquet: &new_path,
+                columns: &converted.columns,
+            },
+            &key,
+        )?);
+    }
+    if let Some(base) = &base {
+        let merged = base.merge(spec, &mut converted, stage.dir())?;
+        if merged.added == 0 && merged.changed == 0 && !options.force {
+            return Ok(Outcome::Unchanged {
+                version: base.version.number,
+            });
+        }
+        changes = Some(Changes {
+            previous: base.version.number,
+            rows_added: merged.added,
+            rows_removed: merged.rows_before + merged.added - merged.rows,
+            rows_changed: merged.changed,
+            columns_added: Vec::new(),
+            columns_removed: Vec::new(),
+        });
+    }
     let mut report = converted.report;
     report.version = Some(number);
     let publish = report.rejected.is_empty() || options.accept_rejects;
@@ -82,7 +141,10 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
     std::fs::write(&report_path, json).map_err(|e| IngestError::io(&report_path, e))?;
     if !publish {
         let dir = stage.hold()?;
-        return Ok(Outcome::Held { dir, report });
+        return Ok(Outcome::Held {
+            dir,
+            report: Box::new(report),
+        });
     }
     let mut distributions = Vec::new();
     for (format, path) in converted.files {
@@ -101,6 +163,7 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
         created: chrono::Utc::now(),
         row_count: report.rows_published,
         rejected_rows: report.rejected.len() as u64,
+        temporal: TimeRange::of_columns(&converted.columns),
         columns: converted.columns,
         geometry: report.geometry.as_ref().map(|g| GeometryInfo {
             column: GEOMETRY.into(),
@@ -125,19 +188,21 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
             sha256: source_sha256,
         },
         distributions,
+        changes,
     };
+    keep_config(spec, data_root)?;
     let manifest = stage.commit(spec.meta.clone(), version)?;
     Ok(Outcome::Published {
-        manifest,
+        manifest: Box::new(manifest),
         version: number,
-        report,
+        report: Box::new(report),
     })
 }
 
 /// A dry run: the report of an ingest, nothing written.
 pub fn validate(spec: &DatasetSpec) -> Result<IngestReport> {
     let mut analysis = analyse(spec)?;
-    Ok(convert(spec, &mut analysis, None)?.report)
+    Ok(convert(spec, &mut analysis, Target::Dry)?.report)
 }
 
 /// What the first pass learnt.
@@ -236,13 +301,27 @@ fn analyse(spec: &DatasetSpec) -> Result<Analysis> {
     })
 }
 
-struct Converted {
-    report: IngestReport,
-    columns: Vec<Column>,
-    files: Vec<(allmende_catalog::Format, PathBuf)>,
+pub(crate) struct Converted {
+    pub report: IngestReport,
+    pub columns: Vec<Column>,
+    pub files: Vec<(allmende_catalog::Format, PathBuf)>,
+    pub schema: SchemaRef,
+    /// The rows, for [`Target::Batches`].
+    pub batches: Vec<RecordBatch>,
 }
 
-fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> Result<Converted> {
+/// Where converted rows go.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// Nowhere: a dry run.
+    Dry,
+    /// The files of a version, in this folder.
+    Files(&'a Path),
+    /// Kept in memory, to be merged (`--append`).
+    Batches,
+}
+
+fn convert(spec: &DatasetSpec, analysis: &mut Analysis, target: Target) -> Result<Converted> {
     let config_path = spec.files[0].clone();
     let names = analysis.columns.names();
     for key in spec.columns.keys() {
@@ -385,14 +464,15 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
             .collect(),
         _ => analysis.geometry_types.iter().copied().collect(),
     };
-    let mut outputs = match out {
-        Some(dir) => Outputs::create(
+    let mut outputs = match target {
+        Target::Files(dir) => Outputs::create(
             dir,
             &builder.schema(),
             &spec.meta.title,
             spatial.then_some(geometry_types.as_slice()),
         )?,
-        None => Outputs::none(),
+        Target::Dry => Outputs::none(),
+        Target::Batches => Outputs::collect(),
     };
     let mut rejected = analysis.rejected.clone();
     let mut file_rejects = vec![0u64; spec.files.len()];
@@ -428,7 +508,10 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
         outputs.write(&batch)?;
     }
     progress.set_message("writing");
-    let files = outputs.finish()?;
+    let (files, batches) = match target {
+        Target::Batches => (Vec::new(), outputs.into_batches()),
+        _ => (outputs.finish()?, Vec::new()),
+    };
     progress.finish_and_clear();
     if builder.written == 0 && !rejected.is_empty() {
         let first = &rejected[0];
@@ -492,6 +575,9 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
                 .columns
                 .get(&inference.name)
                 .and_then(|c| c.description.clone()),
+            min: stats.min(),
+            max: stats.max(),
+            distinct: Some(stats.distinct()),
         });
     }
     let geometry = spatial.then(|| GeometryReport {
@@ -522,6 +608,9 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
             data_type: "geometry".into(),
             null_count: builder.geometry_stats.nulls,
             description: None,
+            min: None,
+            max: None,
+            distinct: None,
         });
     }
     let file_reports = spec
@@ -555,11 +644,29 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, out: Option<&Path>) -> R
             columns: column_reports,
             geometry,
             warnings,
+            append: None,
         },
         columns: catalog_columns,
         files,
+        schema: builder.schema(),
+        batches,
     })
 }
+
+/// Keeps a copy of the dataset.toml next to the manifest, so that a new source uploaded over
+/// the admin API is read the same way.
+fn keep_config(spec: &DatasetSpec, data_root: &Path) -> Result<()> {
+    let Some(config) = &spec.config else {
+        return Ok(());
+    };
+    let kept = Catalog::dataset_dir(data_root, &spec.id).join(CONFIG_FILE);
+    let temp = kept.with_extension("toml.tmp");
+    std::fs::copy(config, &temp).map_err(|e| IngestError::io(config, e))?;
+    std::fs::rename(&temp, &kept).map_err(|e| IngestError::io(&kept, e))
+}
+
+/// The name of the kept dataset.toml in a dataset's folder of the data root.
+pub const CONFIG_FILE: &str = "dataset.toml";
 
 /// The SHA-256 of the source: of the file, or of the files' hashes when there are several.
 fn source_hash(spec: &DatasetSpec) -> Result<String> {
