@@ -253,12 +253,8 @@ fn ingest_all(
 ) -> anyhow::Result<bool> {
     let mut ok = true;
     for input in inputs {
-        let result = DatasetSpec::resolve(input, overrides.id).and_then(|mut spec| {
-            if let Some(source) = overrides.source {
-                spec.files = vec![source.to_owned()];
-            }
-            allmende_ingest::ingest(&spec, root, options).map(|o| (spec, o))
-        });
+        let result = DatasetSpec::resolve_with(input, overrides.id, overrides.source)
+            .and_then(|spec| allmende_ingest::ingest(&spec, root, options).map(|o| (spec, o)));
         match result {
             Ok((
                 spec,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use allmende_catalog::{DatasetMeta, is_valid_id, licence_by_id};
+use allmende_catalog::{Contact, DatasetMeta, is_valid_id};
 use serde::Deserialize;
 
 use crate::error::{IngestError, Result};
@@ -25,11 +25,53 @@ pub struct DatasetToml {
     #[serde(default)]
     pub keywords: Vec<String>,
     pub theme: Option<String>,
+    pub publisher_url: Option<String>,
+    pub contact: Option<Contact>,
+    /// EU frequency code: `DAILY`, `MONTHLY`, `ANNUAL`, `IRREG`, …
+    pub frequency: Option<String>,
+    /// ISO 639-1 codes; `["de"]` when absent.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Amtlicher Gemeindeschlüssel (or a shorter regional key) of the area covered.
+    pub ags: Option<String>,
+    /// GovData contributor id of the publishing portal.
+    pub contributor_id: Option<String>,
+    /// Columns that identify a row (e.g. `["station", "date"]`): `--append` de-duplicates on them.
+    #[serde(default)]
+    pub key: Vec<String>,
     #[serde(default)]
     pub source: SourceConfig,
     pub geometry: Option<PointColumns>,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnConfig>,
+}
+
+impl DatasetToml {
+    /// Parses the text of a dataset.toml; the error names line, column and key.
+    pub fn parse(text: &str) -> std::result::Result<DatasetToml, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The descriptive metadata, checked against the DCAT-AP.de vocabularies.
+    pub fn meta(&self, id: &str) -> std::result::Result<DatasetMeta, String> {
+        let meta = DatasetMeta {
+            title: self.title.clone().unwrap_or_else(|| id.to_owned()),
+            description: self.description.clone(),
+            publisher: self.publisher.clone(),
+            licence: self.licence.clone(),
+            attribution: self.attribution.clone(),
+            keywords: self.keywords.clone(),
+            theme: self.theme.clone(),
+            publisher_url: self.publisher_url.clone(),
+            contact: self.contact.clone(),
+            frequency: self.frequency.clone(),
+            languages: self.languages.clone(),
+            ags: self.ags.clone(),
+            contributor_id: self.contributor_id.clone(),
+        };
+        meta.check()?;
+        Ok(meta)
+    }
 }
 
 /// `[source]`: where the data is and how to read it; everything detected when absent.
@@ -100,6 +142,21 @@ pub enum TypeName {
     Datetime,
 }
 
+impl TypeName {
+    /// The type named as in `dataset.toml` and the catalogue (`integer`, `date`, …).
+    pub fn from_name(name: &str) -> Option<TypeName> {
+        Some(match name {
+            "string" => TypeName::String,
+            "integer" => TypeName::Integer,
+            "number" => TypeName::Number,
+            "boolean" => TypeName::Boolean,
+            "date" => TypeName::Date,
+            "datetime" => TypeName::Datetime,
+            _ => return None,
+        })
+    }
+}
+
 /// Source formats the ingest reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceFormat {
@@ -158,12 +215,26 @@ pub struct DatasetSpec {
     pub source: SourceConfig,
     pub points: Option<PointColumns>,
     pub columns: BTreeMap<String, ColumnConfig>,
+    /// Key columns (source names); empty when none are declared.
+    pub key: Vec<String>,
+    /// The dataset.toml this spec was read from, if any.
+    pub config: Option<PathBuf>,
 }
 
 impl DatasetSpec {
     /// Resolves an ingest argument: a dataset folder (with `dataset.toml`), a `dataset.toml`,
     /// or a bare data file. `id` overrides the id from the file.
     pub fn resolve(input: &Path, id: Option<&str>) -> Result<DatasetSpec> {
+        Self::resolve_with(input, id, None)
+    }
+
+    /// Like [`DatasetSpec::resolve`], but reads `source` instead of the `[source] path` of the
+    /// dataset.toml (a new batch to append, an uploaded file).
+    pub fn resolve_with(
+        input: &Path,
+        id: Option<&str>,
+        source: Option<&Path>,
+    ) -> Result<DatasetSpec> {
         let (toml_path, data_file) = if input.is_dir() {
             (input.join("dataset.toml"), None)
         } else if input.extension().is_some_and(|e| e == "toml") {
@@ -190,6 +261,7 @@ impl DatasetSpec {
         };
 
         let files = match (&data_file, &toml.source.path) {
+            _ if source.is_some() => source.into_iter().map(Path::to_path_buf).collect(),
             (Some(file), _) => vec![file.clone()],
             (None, Some(OneOrMany::One(p))) => vec![base.join(p)],
             (None, Some(OneOrMany::Many(ps))) => ps.iter().map(|p| base.join(p)).collect(),
@@ -241,15 +313,6 @@ impl DatasetSpec {
                 ),
             ));
         }
-        if !toml.licence.is_empty() && licence_by_id(&toml.licence).is_none() {
-            return Err(IngestError::config(
-                &err_path,
-                format!(
-                    "licence '{}' is not in the DCAT-AP.de licence list (e.g. dl-by-de/2.0, dl-zero-de/2.0, cc-by/4.0)",
-                    toml.licence
-                ),
-            ));
-        }
         if let Some(c) = &toml.source.comment
             && c.len() != 1
         {
@@ -283,23 +346,19 @@ impl DatasetSpec {
                 format!("decimal must be \",\" or \".\", not {d:?}"),
             ));
         }
-        let meta = DatasetMeta {
-            title: toml.title.clone().unwrap_or_else(|| id.clone()),
-            description: toml.description,
-            publisher: toml.publisher,
-            licence: toml.licence,
-            attribution: toml.attribution,
-            keywords: toml.keywords,
-            theme: toml.theme,
-        };
+        let meta = toml
+            .meta(&id)
+            .map_err(|message| IngestError::config(&err_path, message))?;
         Ok(DatasetSpec {
             id,
             meta,
             files,
             format,
-            source: toml.source,
-            points: toml.geometry,
-            columns: toml.columns,
+            source: toml.source.clone(),
+            points: toml.geometry.clone(),
+            columns: toml.columns.clone(),
+            key: toml.key.clone(),
+            config: data_file.is_none().then_some(toml_path),
         })
     }
 }

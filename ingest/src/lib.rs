@@ -5,10 +5,12 @@
 //! FlatGeobuf in one pass. Rows that cannot be read are rejected with their place and listed
 //! in the report; the manifest is committed last, so a failed ingest publishes nothing.
 
+mod append;
 mod config;
 mod convert;
 pub mod crs;
 mod detect;
+mod diff;
 mod error;
 mod geometry;
 mod infer;
@@ -20,6 +22,6 @@ mod write;
 
 pub use config::{DatasetSpec, DatasetToml, SourceFormat, slugify};
 pub use error::{IngestError, Result};
-pub use pipeline::{IngestOptions, Outcome, ingest, validate};
+pub use pipeline::{CONFIG_FILE, IngestOptions, Outcome, ingest, validate};
 pub use read::{Location, Rejection};
-pub use report::{ColumnReport, FileReport, IngestReport};
+pub use report::{AppendReport, ColumnReport, FileReport, IngestReport};
