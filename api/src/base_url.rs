@@ -2,8 +2,8 @@
 //! need: `ALLMENDE_BASE_URL` when set (behind a proxy), else `http://<Host header>`.
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 
 use crate::error::ApiError;
 

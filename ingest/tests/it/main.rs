@@ -2,10 +2,12 @@
 //! tools say about them: csv-spectrum's expected parses, the row counts Python's csv module
 //! found (MANIFEST.tsv), and geojsonhint's good and bad examples.
 
+mod append;
 mod fixtures;
 #[cfg(feature = "gdal")]
 mod gdal;
 mod spatial;
+mod versions;
 
 use std::fs;
 use std::path::{Path, PathBuf};
