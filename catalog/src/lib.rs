@@ -4,6 +4,8 @@
 //! The per-dataset `manifest.json` is the commit point of a version: files are written first,
 //! the manifest last and atomically, so readers never see half a version.
 
+pub mod ckan;
+pub mod datapackage;
 mod error;
 mod licence;
 mod model;
@@ -12,7 +14,7 @@ mod store;
 pub mod vocab;
 
 pub use error::{CatalogError, Result};
-pub use licence::{Licence, licence_by_id};
+pub use licence::{Licence, licence_by_id, licences};
 pub use model::{
     Changes, Column, Contact, DatasetMeta, Distribution, Format, GeometryInfo, Manifest, MetaEdit,
     SourceInfo, TimeRange, Version,

@@ -17,6 +17,37 @@ impl Licence {
     pub fn uri(&self) -> String {
         format!("http://dcat-ap.de/def/licenses/{}", self.id)
     }
+
+    /// The SPDX identifier, where SPDX lists the licence (Data Packages name licences so).
+    pub fn spdx(&self) -> Option<&'static str> {
+        Some(match self.id {
+            "dl-by-de/2.0" => "DL-DE-BY-2.0",
+            "dl-zero-de/2.0" => "DL-DE-ZERO-2.0",
+            "cc-by/4.0" => "CC-BY-4.0",
+            "cc-by-sa/4.0" => "CC-BY-SA-4.0",
+            "cc-zero" => "CC0-1.0",
+            "odbl" => "ODbL-1.0",
+            "odby" => "ODC-By-1.0",
+            "cc-by-de/3.0" => "CC-BY-3.0-DE",
+            _ => return None,
+        })
+    }
+
+    /// The web page with the licence text; the vocabulary IRI where there is no single text.
+    pub fn text_url(&self) -> String {
+        match self.id {
+            "dl-by-de/2.0" => "https://www.govdata.de/dl-de/by-2-0",
+            "dl-zero-de/2.0" => "https://www.govdata.de/dl-de/zero-2-0",
+            "cc-by/4.0" => "https://creativecommons.org/licenses/by/4.0/",
+            "cc-by-sa/4.0" => "https://creativecommons.org/licenses/by-sa/4.0/",
+            "cc-zero" => "https://creativecommons.org/publicdomain/zero/1.0/",
+            "odbl" => "https://opendatacommons.org/licenses/odbl/1-0/",
+            "odby" => "https://opendatacommons.org/licenses/by/1-0/",
+            "cc-by-de/3.0" => "https://creativecommons.org/licenses/by/3.0/de/",
+            _ => return self.uri(),
+        }
+        .to_owned()
+    }
 }
 
 const LICENCES: &[Licence] = &[
@@ -66,6 +97,11 @@ const LICENCES: &[Licence] = &[
         requires_attribution: true,
     },
 ];
+
+/// Every licence of the list.
+pub fn licences() -> &'static [Licence] {
+    LICENCES
+}
 
 /// Looks up a licence id of the DCAT-AP.de list (case-insensitive).
 pub fn licence_by_id(id: &str) -> Option<&'static Licence> {

@@ -1,7 +1,9 @@
 //! End-to-end tests of the `allmende` binary: it ingests the bundled datasets and serves them
 //! on an ephemeral port; the tests talk HTTP to it and run its CLI on temp data roots.
 
+mod ckan;
 mod cli;
+mod datapackage;
 mod outside;
 mod server;
 

@@ -1,5 +1,7 @@
 //! The routes, one module per resource.
 
+mod ckan;
+mod datapackage;
 mod datasets;
 mod download;
 mod sql;
@@ -21,10 +23,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/datasets/{id}", get(datasets::detail))
         .route("/api/datasets/{id}/{file}", get(download::latest))
         .route(
+            "/api/datasets/{id}/datapackage.json",
+            get(datapackage::latest),
+        )
+        .route(
             "/api/datasets/{id}/versions/{n}/{file}",
             get(download::version),
         )
         .route("/api/sql", get(sql::get).post(sql::post))
+        .route(
+            "/api/3/action/{action}",
+            get(ckan::action).post(ckan::action),
+        )
+        .route("/api/action/{action}", get(ckan::action).post(ckan::action))
         .fallback(not_found)
         .layer(
             // Open data: any web page may read it; no credentials are involved.
