@@ -27,6 +27,12 @@ pub enum CatalogError {
     InvalidId(String),
     #[error("dataset '{0}' not found")]
     NotFound(String),
+    #[error("'{0}' is not a sort order: use relevance, title, -title, modified or -modified")]
+    InvalidSort(String),
+    #[error("not a cursor of this catalogue: pass a next_cursor unchanged")]
+    InvalidCursor,
+    #[error("search index: {0}")]
+    Search(String),
 }
 
 impl CatalogError {

@@ -19,5 +19,5 @@ pub use model::{
     Changes, Column, Contact, DatasetMeta, Distribution, Format, GeometryInfo, Manifest, MetaEdit,
     SourceInfo, TimeRange, Version,
 };
-pub use search::{Facets, SearchQuery, SearchResult};
+pub use search::{Cursor, Facets, SearchQuery, SearchResult, Sort};
 pub use store::{Catalog, StagedVersion, is_valid_id, table_name};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{CatalogError, Result};
 use crate::model::{DatasetMeta, Format, Manifest, Version};
+use crate::search::IndexCell;
 
 const MANIFEST: &str = "manifest.json";
 
@@ -27,6 +28,8 @@ pub fn table_name(id: &str) -> String {
 pub struct Catalog {
     root: PathBuf,
     manifests: BTreeMap<String, Manifest>,
+    /// The search index over `manifests`, built on the first search.
+    pub(crate) search_index: IndexCell,
 }
 
 impl Catalog {
@@ -38,7 +41,7 @@ impl Catalog {
         let entries = match fs::read_dir(&datasets) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Catalog { root, manifests });
+                return Ok(Catalog::from_manifests(root, []));
             }
             Err(e) => return Err(CatalogError::io(&datasets, e)),
         };
@@ -51,7 +54,23 @@ impl Catalog {
             let manifest = read_manifest(&path)?;
             manifests.insert(manifest.id.clone(), manifest);
         }
-        Ok(Catalog { root, manifests })
+        Ok(Catalog {
+            root,
+            manifests,
+            search_index: IndexCell::default(),
+        })
+    }
+
+    /// A catalogue of the given manifests, as if read from `root` (for tests and tools).
+    pub fn from_manifests(
+        root: impl Into<PathBuf>,
+        manifests: impl IntoIterator<Item = Manifest>,
+    ) -> Catalog {
+        Catalog {
+            root: root.into(),
+            manifests: manifests.into_iter().map(|m| (m.id.clone(), m)).collect(),
+            search_index: IndexCell::default(),
+        }
     }
 
     /// The data root this catalogue was read from.

@@ -89,6 +89,100 @@ fn health_and_catalogue_list_with_facets_and_filters() {
 }
 
 #[test]
+fn catalogue_search_speaks_german_sorts_and_pages_by_cursor() {
+    let ids = |v: &Value| -> Vec<String> {
+        v["datasets"]
+            .as_array()
+            .expect("datasets")
+            .iter()
+            .map(|d| d["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    // "Pegel" finds the gauge stations ("Pegelstationen") and the daily readings.
+    let pegel = get_json(&demo().url("/api/datasets?q=Pegel"), 200);
+    let mut found = ids(&pegel);
+    found.sort();
+    assert_eq!(found, ["pegel-nrw-stationen", "pegel-nrw-tageswerte"]);
+    assert_eq!(pegel["facets"]["theme"]["ENVI"], 2);
+    assert!(pegel["next_cursor"].is_null() && pegel["next"].is_null());
+    // Other spellings and inflections of the same words.
+    for q in [
+        "pegelstationen",
+        "Wasserst%C3%A4nde",
+        "wasserstaende",
+        "T%C3%84GLICHE",
+    ] {
+        let found = get_json(&demo().url(&format!("/api/datasets?q={q}")), 200);
+        assert!(found["total"].as_u64().expect("total") >= 1, "{q}");
+    }
+    let budget = get_json(&demo().url("/api/datasets?q=haushalt%202017"), 200);
+    assert_eq!(budget["datasets"][0]["id"], "haushalt-wesel-2017");
+    // Column descriptions are searched: "Sachkonto" only describes a budget column.
+    assert_eq!(
+        ids(&get_json(&demo().url("/api/datasets?q=sachkonto"), 200)),
+        ["haushalt-wesel-2017"]
+    );
+    assert_eq!(
+        get_json(&demo().url("/api/datasets?theme=envi"), 200)["total"],
+        2
+    );
+
+    let titles = ids(&get_json(&demo().url("/api/datasets?sort=title"), 200));
+    assert_eq!(
+        titles,
+        [
+            "haushalt-wesel-2017",
+            "pegel-nrw-stationen",
+            "pegel-nrw-tageswerte",
+            "wahlbezirke-karlsruhe"
+        ]
+    );
+    let newest = get_json(&demo().url("/api/datasets?sort=-modified"), 200);
+    let stamps: Vec<&str> = newest["datasets"]
+        .as_array()
+        .expect("datasets")
+        .iter()
+        .map(|d| d["modified"].as_str().expect("modified"))
+        .collect();
+    assert!(stamps.windows(2).all(|w| w[0] >= w[1]), "{stamps:?}");
+
+    // Cursor paging: one dataset per page, following `next`, lists each exactly once.
+    let mut url = demo().url("/api/datasets?limit=1&sort=title");
+    let mut listed = Vec::new();
+    loop {
+        let page = get_json(&url, 200);
+        assert_eq!(page["total"], 4);
+        assert_eq!(page["offset"], listed.len());
+        listed.extend(ids(&page));
+        match page["next"].as_str() {
+            Some(next) => {
+                let cursor = page["next_cursor"].as_str().expect("next_cursor");
+                assert!(next.contains(&format!("cursor={cursor}")), "{next}");
+                url = demo().url(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(listed, titles);
+
+    for bad in [
+        "cursor=nonsense",
+        "sort=newest",
+        "offset=1&cursor=5b5d",
+        "limit=1001",
+    ] {
+        let error = get_json(&demo().url(&format!("/api/datasets?{bad}")), 400);
+        assert_eq!(error["code"], "InvalidParameterValue", "{bad}");
+    }
+    let first = get_json(&demo().url("/api/datasets?limit=1&sort=title"), 200);
+    let cursor = first["next_cursor"].as_str().expect("cursor");
+    get_json(
+        &demo().url(&format!("/api/datasets?sort=-modified&cursor={cursor}")),
+        400,
+    );
+}
+
+#[test]
 fn row_counts_equal_an_outside_count_of_each_source() {
     for (id, file, kind) in BUNDLED {
         let expected = count_with_python(&repo().join("datasets").join(id).join(file), kind);

@@ -1,27 +1,44 @@
 //! `/api/datasets` (search with facets) and `/api/datasets/{id}` (metadata, schema, extent,
 //! versions, distributions).
 
-use allmende_catalog::{Manifest, SearchQuery, Version, licence_by_id, table_name};
+use allmende_catalog::{
+    CatalogError, Cursor, Manifest, SearchQuery, Sort, Version, licence_by_id, table_name,
+};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct ListParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
     q: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     keyword: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     publisher: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     licence: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    theme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     bbox: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sort: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     offset: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
 }
 
+/// The largest page; there is no cap on how far paging goes (`offset` or `cursor`).
 const MAX_LIMIT: usize = 1000;
 
 pub async fn list(
@@ -36,24 +53,65 @@ pub async fn list(
             "limit must be at most {MAX_LIMIT}"
         )));
     }
+    let bad = |e: CatalogError| ApiError::bad_request(e.to_string());
+    let sort: Option<Sort> = p.sort.as_deref().map(str::parse).transpose().map_err(bad)?;
+    let cursor: Option<Cursor> = p
+        .cursor
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(bad)?;
+    if let Some(cursor) = &cursor {
+        if p.offset.is_some() {
+            return Err(ApiError::bad_request(
+                "give either offset or cursor, not both",
+            ));
+        }
+        if sort.is_some_and(|s| s != cursor.sort()) {
+            return Err(ApiError::bad_request(format!(
+                "this cursor continues sort={}; keep the sort of the first page",
+                cursor.sort()
+            )));
+        }
+    }
     let query = SearchQuery {
-        q: p.q,
-        keyword: p.keyword,
-        publisher: p.publisher,
-        licence: p.licence,
-        format: p.format,
+        q: p.q.clone(),
+        keyword: p.keyword.clone(),
+        publisher: p.publisher.clone(),
+        licence: p.licence.clone(),
+        format: p.format.clone(),
+        theme: p.theme.clone(),
         bbox,
+        sort: sort.unwrap_or_default(),
         limit,
         offset: p.offset.unwrap_or(0),
+        cursor,
     };
     let snapshot = state.snapshot().await?;
-    let result = snapshot.catalog.search(&query);
+    let result = snapshot
+        .catalog
+        .try_search(&query)
+        .map_err(ApiError::internal)?;
+    let next = match &result.next_cursor {
+        Some(cursor) => {
+            let params = ListParams {
+                offset: None,
+                cursor: Some(cursor.to_string()),
+                ..p
+            };
+            let query = serde_urlencoded::to_string(&params).map_err(ApiError::internal)?;
+            Some(format!("/api/datasets?{query}"))
+        }
+        None => None,
+    };
     Ok(Json(json!({
         "total": result.total,
         "limit": limit,
-        "offset": query.offset,
+        "offset": result.offset,
         "datasets": result.datasets.iter().map(|m| summary(m)).collect::<Vec<_>>(),
         "facets": result.facets,
+        "next_cursor": result.next_cursor,
+        "next": next,
     })))
 }
 
