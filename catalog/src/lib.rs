@@ -6,6 +6,7 @@
 
 pub mod ckan;
 pub mod datapackage;
+pub mod dcat;
 mod error;
 mod licence;
 mod model;

@@ -89,13 +89,15 @@ pub fn language_uri(code: &str) -> Option<String> {
 
 /// The DCAT-AP.de political geocoding of a German regional key: its IRI and level IRI.
 /// 2 digits are a state, 3 a government region, 5 a district, 8 (AGS) or 12 (ARS) a
-/// municipality.
+/// municipality. The level vocabulary (`…/politicalGeocoding/Level/`) knows international,
+/// european, federal, state, administrativeDistrict and municipality; districts and government
+/// regions are both `administrativeDistrict`.
 pub fn political_geocoding(key: &str) -> Option<(String, String)> {
     const BASE: &str = "http://dcat-ap.de/def/politicalGeocoding";
     let (kind, level) = match key.len() {
         2 => ("stateKey", "state"),
         3 => ("governmentDistrictKey", "administrativeDistrict"),
-        5 => ("districtKey", "district"),
+        5 => ("districtKey", "administrativeDistrict"),
         8 => ("municipalityKey", "municipality"),
         12 => ("regionalKey", "municipality"),
         _ => return None,
@@ -169,6 +171,8 @@ mod tests {
             "http://dcat-ap.de/def/politicalGeocoding/municipalityKey/05315000"
         );
         assert!(level.ends_with("/Level/municipality"));
+        let (_, level) = political_geocoding("05170").expect("Kreis Wesel");
+        assert!(level.ends_with("/Level/administrativeDistrict"));
         assert!(political_geocoding("0531500").is_none());
         assert!(political_geocoding("05a15000").is_none());
     }

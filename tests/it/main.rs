@@ -4,6 +4,7 @@
 mod ckan;
 mod cli;
 mod datapackage;
+mod dcat;
 mod outside;
 mod server;
 

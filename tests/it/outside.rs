@@ -10,7 +10,7 @@ use std::process::Command;
 use crate::{BUNDLED, demo, get_json};
 
 /// Whether python3 can import `modules`; skips with a message, or fails under CI.
-fn have_python(modules: &str, install: &str) -> bool {
+pub fn have_python(modules: &str, install: &str) -> bool {
     let ok = Command::new("python3")
         .args(["-c", &format!("import {modules}")])
         .output()

@@ -3,6 +3,7 @@
 mod ckan;
 mod datapackage;
 mod datasets;
+mod dcat;
 mod download;
 mod sql;
 
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             get(download::version),
         )
         .route("/api/sql", get(sql::get).post(sql::post))
+        .merge(dcat::routes())
         .route(
             "/api/3/action/{action}",
             get(ckan::action).post(ckan::action),
