@@ -1,6 +1,7 @@
 //! End-to-end tests of the `allmende` binary: it ingests the bundled datasets and serves them
 //! on an ephemeral port; the tests talk HTTP to it and run its CLI on temp data roots.
 
+mod admin;
 mod ckan;
 mod cli;
 mod datapackage;

@@ -28,23 +28,36 @@ pub fn router(state: AppState) -> Router {
             get(datapackage::latest),
         )
         .route(
+            "/api/datasets/{id}/dataset.toml",
+            axum::routing::put(crate::admin::put_config),
+        )
+        .route(
+            "/api/datasets/{id}/source",
+            axum::routing::post(crate::admin::upload),
+        )
+        .route(
             "/api/datasets/{id}/versions/{n}/{file}",
             get(download::version),
         )
         .route("/api/sql", get(sql::get).post(sql::post))
-        .merge(dcat::routes())
         .route(
             "/api/3/action/{action}",
             get(ckan::action).post(ckan::action),
         )
         .route("/api/action/{action}", get(ckan::action).post(ckan::action))
+        .merge(dcat::routes())
         .fallback(not_found)
         .layer(
             // Open data: any web page may read it; no credentials are involved.
             CorsLayer::new()
                 .allow_origin(Any)
-                .allow_methods([Method::GET, Method::HEAD, Method::POST])
-                .allow_headers([header::CONTENT_TYPE, header::RANGE, header::IF_NONE_MATCH])
+                .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT])
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    header::RANGE,
+                    header::IF_NONE_MATCH,
+                    header::AUTHORIZATION,
+                ])
                 .expose_headers([
                     header::CONTENT_RANGE,
                     header::ETAG,
