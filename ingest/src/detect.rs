@@ -27,16 +27,17 @@ pub fn encoding_for_label(label: &str, path: &Path) -> Result<&'static Encoding>
 /// Detects a file's encoding by streaming through it once: a BOM decides; otherwise a file
 /// that is valid UTF-8 throughout is UTF-8, and a text file that is not is Windows-1252 (the
 /// superset of Latin-1 that German office software writes). Binary content is an error.
-pub fn detect_encoding(path: &Path) -> Result<DetectedEncoding> {
-    let mut file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+/// `input` is the file's content; `path` names it in messages.
+pub fn detect_encoding(mut input: impl Read, path: &Path) -> Result<DetectedEncoding> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut carry: Vec<u8> = Vec::new();
     let mut first = true;
     let mut line: u64 = 1;
     let mut offset: u64 = 0;
+    // Line and value of the first byte that is not UTF-8.
     let mut first_invalid: Option<(u64, u8)> = None;
     loop {
-        let n = file.read(&mut buf).map_err(|e| IngestError::io(path, e))?;
+        let n = input.read(&mut buf).map_err(|e| IngestError::io(path, e))?;
         if n == 0 {
             break;
         }
@@ -62,14 +63,17 @@ pub fn detect_encoding(path: &Path) -> Result<DetectedEncoding> {
             });
         }
         if first_invalid.is_none() {
+            // `carry` is an incomplete UTF-8 sequence from the end of the previous chunk
+            // (no newline in it), followed by this chunk.
+            let carried = carry.len();
             carry.extend_from_slice(chunk);
             match std::str::from_utf8(&carry) {
                 Ok(_) => carry.clear(),
                 Err(e) => match e.error_len() {
                     Some(_) => {
                         let at = e.valid_up_to();
-                        let carry_start = offset + n as u64 - carry.len() as u64;
-                        first_invalid = Some((carry_start + at as u64, carry[at]));
+                        let line_at = line + count_lines(&chunk[..at.saturating_sub(carried)]);
+                        first_invalid = Some((line_at, carry[at]));
                         carry.clear();
                     }
                     None => {
@@ -91,15 +95,10 @@ pub fn detect_encoding(path: &Path) -> Result<DetectedEncoding> {
             encoding: WINDOWS_1252,
             reason: "ends inside a UTF-8 sequence; read as Windows-1252".into(),
         }),
-        Some((at, byte)) => {
-            let line = line_of_offset(path, at)?;
-            Ok(DetectedEncoding {
-                encoding: WINDOWS_1252,
-                reason: format!(
-                    "not UTF-8 (byte 0x{byte:02X} at line {line}); read as Windows-1252"
-                ),
-            })
-        }
+        Some((line, byte)) => Ok(DetectedEncoding {
+            encoding: WINDOWS_1252,
+            reason: format!("not UTF-8 (byte 0x{byte:02X} at line {line}); read as Windows-1252"),
+        }),
     }
 }
 
@@ -116,15 +115,6 @@ pub fn encoding_label(encoding: &'static Encoding) -> &'static str {
     } else {
         encoding.name()
     }
-}
-
-fn line_of_offset(path: &Path, offset: u64) -> Result<u64> {
-    let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
-    let mut head = Vec::new();
-    file.take(offset)
-        .read_to_end(&mut head)
-        .map_err(|e| IngestError::io(path, e))?;
-    Ok(1 + count_lines(&head))
 }
 
 fn count_lines(bytes: &[u8]) -> u64 {
@@ -218,17 +208,38 @@ mod tests {
 
     #[test]
     fn detects_encodings_of_written_bytes() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("f.csv");
-        std::fs::write(&p, "a;b\nStraße;Köln\n").expect("write");
-        assert_eq!(detect_encoding(&p).expect("utf8").encoding, UTF_8);
-        std::fs::write(&p, b"a;b\nStra\xdfe;K\xf6ln \x80\n").expect("write");
-        assert_eq!(detect_encoding(&p).expect("cp1252").encoding, WINDOWS_1252);
-        std::fs::write(&p, b"\xef\xbb\xbfa;b\n").expect("write");
-        let d = detect_encoding(&p).expect("bom");
+        let p = Path::new("f.csv");
+        let detect = |bytes: &[u8]| detect_encoding(bytes, p);
+        assert_eq!(
+            detect("a;b\nStraße;Köln\n".as_bytes())
+                .expect("utf8")
+                .encoding,
+            UTF_8
+        );
+        let cp1252 = detect(b"a;b\nStra\xdfe;K\xf6ln \x80\n").expect("cp1252");
+        assert_eq!(cp1252.encoding, WINDOWS_1252);
+        let d = detect(b"\xef\xbb\xbfa;b\n").expect("bom");
         assert!(d.reason.contains("byte order mark") && d.encoding == UTF_8);
-        std::fs::write(&p, b"a\x00;\x00b\x00\n\x00").expect("write");
-        let err = detect_encoding(&p).expect_err("binary");
+        let err = detect(b"a\x00;\x00b\x00\n\x00").expect_err("binary");
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn the_first_byte_not_utf8_is_found_on_its_line_across_chunks() {
+        let path = Path::new("t.csv");
+        // "ö" straddles the 64 KiB read boundary; 0xFF on line 4 is the first bad byte.
+        let mut bytes = vec![b'a'; 64 * 1024 - 1];
+        bytes[100] = b'\n';
+        bytes.extend("ö\nx\n\u{7f}".as_bytes());
+        bytes.extend(b"\xff\n");
+        let d = detect_encoding(&bytes[..], path).expect("detect");
+        assert_eq!(d.encoding, WINDOWS_1252);
+        assert!(d.reason.contains("0xFF at line 4"), "{}", d.reason);
+        // A lead byte at the boundary followed by no continuation byte.
+        let mut bytes = vec![b'a'; 64 * 1024 - 1];
+        bytes[10] = b'\n';
+        bytes.extend(b"\xc3x\n");
+        let d = detect_encoding(&bytes[..], path).expect("detect");
+        assert!(d.reason.contains("0xC3 at line 2"), "{}", d.reason);
     }
 }

@@ -12,6 +12,7 @@ pub mod crs;
 mod detect;
 mod diff;
 mod error;
+pub mod fuzzing;
 mod geometry;
 mod infer;
 mod pipeline;

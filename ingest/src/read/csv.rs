@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
@@ -30,7 +31,10 @@ pub struct CsvOptions {
 /// Reads one delimited text file.
 #[derive(Debug)]
 pub struct CsvReader {
+    /// The file, or the name that stands for `bytes` in messages.
     path: PathBuf,
+    /// The content when it is held in memory rather than read from `path`.
+    bytes: Option<Arc<[u8]>>,
     display: String,
     encoding: DetectedEncoding,
     delimiter: u8,
@@ -41,12 +45,22 @@ pub struct CsvReader {
 impl CsvReader {
     /// Opens the file and detects what is not declared.
     pub fn open(path: &Path, options: &CsvOptions) -> Result<CsvReader> {
+        Self::new(path.to_owned(), None, options)
+    }
+
+    /// A reader of `bytes` as if they were the file `name`.
+    pub fn from_bytes(name: &Path, bytes: &[u8], options: &CsvOptions) -> Result<CsvReader> {
+        Self::new(name.to_owned(), Some(bytes.into()), options)
+    }
+
+    fn new(path: PathBuf, bytes: Option<Arc<[u8]>>, options: &CsvOptions) -> Result<CsvReader> {
+        let path = path.as_path();
         let encoding = match &options.encoding {
             Some(label) => DetectedEncoding {
                 encoding: encoding_for_label(label, path)?,
                 reason: "declared in dataset.toml".into(),
             },
-            None => detect_encoding(path)?,
+            None => detect_encoding(raw(path, bytes.as_ref())?, path)?,
         };
         let delimiter = match options.delimiter.as_deref() {
             Some("\\t" | "tab") => b'\t',
@@ -59,7 +73,7 @@ impl CsvReader {
             }
             None => {
                 let mut sample = String::new();
-                decoder(path, &encoding)?
+                decoder(path, bytes.as_ref(), &encoding)?
                     .take(64 * 1024)
                     .read_to_string(&mut sample)
                     .map_err(|e| IngestError::io(path, e))?;
@@ -68,6 +82,7 @@ impl CsvReader {
         };
         Ok(CsvReader {
             path: path.to_owned(),
+            bytes,
             display: path.display().to_string(),
             encoding,
             delimiter,
@@ -77,12 +92,26 @@ impl CsvReader {
     }
 }
 
-fn decoder(path: &Path, encoding: &DetectedEncoding) -> Result<impl Read + use<>> {
-    let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+/// The undecoded content: `bytes` when in memory, else the file, opened anew for each pass.
+fn raw(path: &Path, bytes: Option<&Arc<[u8]>>) -> Result<Box<dyn Read>> {
+    Ok(match bytes {
+        Some(b) => Box::new(std::io::Cursor::new(Arc::clone(b))),
+        None => {
+            let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+            Box::new(BufReader::with_capacity(256 * 1024, file))
+        }
+    })
+}
+
+fn decoder(
+    path: &Path,
+    bytes: Option<&Arc<[u8]>>,
+    encoding: &DetectedEncoding,
+) -> Result<impl Read + use<>> {
     Ok(DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding.encoding))
         .bom_override(true)
-        .build(BufReader::with_capacity(256 * 1024, file)))
+        .build(raw(path, bytes)?))
 }
 
 impl SourceReader for CsvReader {
@@ -98,7 +127,7 @@ impl SourceReader for CsvReader {
             .flexible(true)
             .comment(self.comment)
             .from_reader(LineCounter::new(
-                decoder(&self.path, &self.encoding)?,
+                decoder(&self.path, self.bytes.as_ref(), &self.encoding)?,
                 lines.clone(),
             ));
         let mut record = csv::StringRecord::new();

@@ -3,8 +3,7 @@
 //! the header, or detected (UTF-8 when all character fields are valid UTF-8, else
 //! Windows-1252). Every read is bounds-checked: a corrupt file gives an error, never a panic.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
@@ -20,10 +19,16 @@ pub struct Field {
     length: usize,
 }
 
+/// Something to read a `.dbf` or `.shp` from: a buffered file, or bytes in memory.
+pub trait ReadSeek: Read + Seek {}
+
+impl<T: Read + Seek> ReadSeek for T {}
+
 /// An open `.dbf` file, positioned at its first record.
 pub struct DbfReader {
+    /// The file, or the name that stands for the bytes in messages.
     path: PathBuf,
-    reader: BufReader<File>,
+    reader: Box<dyn ReadSeek>,
     pub fields: Vec<Field>,
     pub record_count: u32,
     header_length: u64,
@@ -34,9 +39,12 @@ pub struct DbfReader {
 }
 
 impl DbfReader {
-    /// Opens `path`; `cpg` is the content of the sibling `.cpg` file, when there is one.
-    pub fn open(
+    /// Reads the `file_len` bytes of `reader` from its start: the `.dbf` file `path`, which
+    /// names it in messages. `cpg` is the content of the sibling `.cpg` file, when there is one.
+    pub fn from_reader(
         path: &Path,
+        mut reader: Box<dyn ReadSeek>,
+        file_len: u64,
         cpg: Option<&str>,
         declared: Option<&'static Encoding>,
     ) -> Result<Self> {
@@ -46,9 +54,6 @@ impl DbfReader {
             column: None,
             message,
         };
-        let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
-        let file_len = file.metadata().map_err(|e| IngestError::io(path, e))?.len();
-        let mut reader = BufReader::new(file);
         let mut header = [0u8; 32];
         reader
             .read_exact(&mut header)

@@ -9,8 +9,9 @@
 //! (published geometries are 2D); null shapes give rows without geometry.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use geo::{Contains, Winding};
 use geo_types::{
@@ -18,7 +19,7 @@ use geo_types::{
 };
 use geozero::{CoordDimensions, ToWkb};
 
-use super::dbf::DbfReader;
+use super::dbf::{DbfReader, ReadSeek};
 use super::{Columns, Event, FileFacts, Location, Record, Rejection, SourceReader};
 use crate::error::{IngestError, Result};
 
@@ -26,9 +27,19 @@ const HEADER_LEN: u64 = 100;
 
 /// Reads one shapefile, named by its `.shp`.
 pub struct ShapefileReader {
+    /// The `.shp` file, or the name that stands for `memory` in messages.
     shp: PathBuf,
     display: String,
     encoding: Option<&'static encoding_rs::Encoding>,
+    /// The parts when they are held in memory rather than read from files.
+    memory: Option<Parts>,
+}
+
+/// A shapefile's parts in memory; a missing one is a missing file.
+struct Parts {
+    shp: Arc<[u8]>,
+    shx: Option<Arc<[u8]>>,
+    dbf: Option<Arc<[u8]>>,
 }
 
 impl ShapefileReader {
@@ -38,8 +49,76 @@ impl ShapefileReader {
             shp: path.to_owned(),
             display: path.display().to_string(),
             encoding,
+            memory: None,
         })
     }
+
+    /// A reader of a shapefile's parts in memory, as if they were the files `name` (a `.shp`
+    /// path) and its siblings. Without `.prj` and `.cpg`.
+    pub fn from_bytes(name: &Path, shp: &[u8], shx: Option<&[u8]>, dbf: Option<&[u8]>) -> Self {
+        ShapefileReader {
+            shp: name.to_owned(),
+            display: name.display().to_string(),
+            encoding: None,
+            memory: Some(Parts {
+                shp: shp.into(),
+                shx: shx.map(Into::into),
+                dbf: dbf.map(Into::into),
+            }),
+        }
+    }
+
+    /// The part with extension `ext` (`shp` is the reader's own file, the others its
+    /// siblings), opened; `None` when it does not exist.
+    fn part(&self, ext: &str) -> Result<Option<Part>> {
+        let Some(memory) = &self.memory else {
+            let found = if ext == "shp" {
+                Some(self.shp.clone())
+            } else {
+                sibling(&self.shp, ext)
+            };
+            let Some(path) = found else {
+                return Ok(None);
+            };
+            let file = File::open(&path).map_err(|e| IngestError::io(&path, e))?;
+            let len = file
+                .metadata()
+                .map_err(|e| IngestError::io(&path, e))?
+                .len();
+            let reader = Box::new(BufReader::new(file));
+            return Ok(Some(Part { path, reader, len }));
+        };
+        let bytes = match ext {
+            "shp" => Some(&memory.shp),
+            "shx" => memory.shx.as_ref(),
+            "dbf" => memory.dbf.as_ref(),
+            _ => None,
+        };
+        Ok(bytes.map(|b| Part {
+            path: self.shp.with_extension(ext),
+            reader: Box::new(std::io::Cursor::new(Arc::clone(b))),
+            len: b.len() as u64,
+        }))
+    }
+
+    /// The whole content of a small part (`.shx`, `.prj`, `.cpg`), when it exists.
+    fn read_part(&self, ext: &str) -> Result<Option<(PathBuf, Vec<u8>)>> {
+        let Some(mut part) = self.part(ext)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(usize::try_from(part.len).unwrap_or(0));
+        part.reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| IngestError::io(&part.path, e))?;
+        Ok(Some((part.path, bytes)))
+    }
+}
+
+/// One part of a shapefile, open: where it is (for messages), its content, its length.
+struct Part {
+    path: PathBuf,
+    reader: Box<dyn ReadSeek>,
+    len: u64,
 }
 
 /// The sibling of `shp` with another extension, in either case (`.dbf` or `.DBF`).
@@ -57,12 +136,17 @@ impl SourceReader for ShapefileReader {
         emit: &mut dyn FnMut(Event) -> Result<()>,
     ) -> Result<FileFacts> {
         let mut warnings = Vec::new();
-        let file = File::open(&self.shp).map_err(|e| IngestError::io(&self.shp, e))?;
-        let file_len = file
-            .metadata()
-            .map_err(|e| IngestError::io(&self.shp, e))?
-            .len();
-        let mut shp = BufReader::new(file);
+        let Some(Part {
+            reader: mut shp,
+            len: file_len,
+            ..
+        }) = self.part("shp")?
+        else {
+            return Err(IngestError::io(
+                &self.shp,
+                std::io::ErrorKind::NotFound.into(),
+            ));
+        };
         let mut header = [0u8; HEADER_LEN as usize];
         shp.read_exact(&mut header)
             .map_err(|_| IngestError::Parse {
@@ -79,15 +163,29 @@ impl SourceReader for ShapefileReader {
                 message: "not a shapefile: the file code is not 9994".into(),
             });
         }
-        let offsets = sibling(&self.shp, "shx").and_then(|shx| read_index(&shx, file_len).ok());
+        let offsets = self
+            .read_part("shx")
+            .ok()
+            .flatten()
+            .and_then(|(_, shx)| read_index(&shx, file_len));
         if offsets.is_none() {
             warnings.push("no usable .shx index: records are read one after the other".to_owned());
         }
 
-        let mut dbf = match sibling(&self.shp, "dbf") {
-            Some(path) => {
-                let cpg = sibling(&self.shp, "cpg").and_then(|p| std::fs::read_to_string(p).ok());
-                Some(DbfReader::open(&path, cpg.as_deref(), self.encoding)?)
+        let mut dbf = match self.part("dbf")? {
+            Some(Part { path, reader, len }) => {
+                let cpg = self
+                    .read_part("cpg")
+                    .ok()
+                    .flatten()
+                    .and_then(|(_, bytes)| String::from_utf8(bytes).ok());
+                Some(DbfReader::from_reader(
+                    &path,
+                    reader,
+                    len,
+                    cpg.as_deref(),
+                    self.encoding,
+                )?)
             }
             None => {
                 warnings.push("no .dbf file: the features have no attributes".to_owned());
@@ -103,10 +201,15 @@ impl SourceReader for ShapefileReader {
                     .collect()
             })
             .unwrap_or_default();
-        let crs = match sibling(&self.shp, "prj") {
-            Some(prj) => Some(
-                std::fs::read_to_string(&prj)
-                    .map_err(|e| IngestError::io(&prj, e))?
+        let crs = match self.read_part("prj")? {
+            Some((prj, bytes)) => Some(
+                String::from_utf8(bytes)
+                    .map_err(|e| {
+                        IngestError::io(
+                            &prj,
+                            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                        )
+                    })?
                     .trim()
                     .to_owned(),
             ),
@@ -138,7 +241,7 @@ impl SourceReader for ShapefileReader {
                     reason,
                 })
             };
-            let content_len = match read_record(&mut shp, offset, file_len, &mut buf) {
+            let content_len = match read_record(&mut *shp, offset, file_len, &mut buf) {
                 Ok(len) => len,
                 Err(reason) => {
                     emit(reject(format!("record at byte {offset}: {reason}")))?;
@@ -207,19 +310,13 @@ impl SourceReader for ShapefileReader {
 }
 
 /// Record offsets from the `.shx`, when they all point inside the `.shp`.
-fn read_index(shx: &Path, shp_len: u64) -> std::io::Result<Vec<u64>> {
-    let bytes = std::fs::read(shx)?;
-    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "inconsistent .shx");
-    let body = bytes.get(HEADER_LEN as usize..).ok_or_else(invalid)?;
+fn read_index(shx: &[u8], shp_len: u64) -> Option<Vec<u64>> {
+    let body = shx.get(HEADER_LEN as usize..)?;
     body.chunks_exact(8)
         .map(|c| {
             let words = u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
             let offset = words * 2;
-            if offset < HEADER_LEN || offset + 8 > shp_len {
-                Err(invalid())
-            } else {
-                Ok(offset)
-            }
+            (offset >= HEADER_LEN && offset + 8 <= shp_len).then_some(offset)
         })
         .collect()
 }
@@ -227,7 +324,7 @@ fn read_index(shx: &Path, shp_len: u64) -> std::io::Result<Vec<u64>> {
 /// Reads the record at `offset` into `buf` (its content, clipped to the file) and returns the
 /// content length its header declares.
 fn read_record(
-    shp: &mut BufReader<File>,
+    shp: &mut dyn ReadSeek,
     offset: u64,
     file_len: u64,
     buf: &mut Vec<u8>,
