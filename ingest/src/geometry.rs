@@ -36,18 +36,24 @@ impl Bounds {
     }
 }
 
+/// The bounds of all coordinates, and whether one was NaN or infinite (`f64::min` and `max`
+/// would pass over a NaN unnoticed).
 #[derive(Default)]
-struct BoundsCollector(Option<Bounds>);
+struct BoundsCollector {
+    bounds: Option<Bounds>,
+    not_finite: bool,
+}
 
 impl GeomProcessor for BoundsCollector {
     fn xy(&mut self, x: f64, y: f64, _idx: usize) -> GeozeroResult<()> {
+        self.not_finite |= !(x.is_finite() && y.is_finite());
         let b = Bounds {
             min_x: x,
             min_y: y,
             max_x: x,
             max_y: y,
         };
-        self.0 = Some(self.0.map_or(b, |a| a.union(b)));
+        self.bounds = Some(self.bounds.map_or(b, |a| a.union(b)));
         Ok(())
     }
     fn coordinate(
@@ -70,17 +76,10 @@ pub fn bounds(wkb: &[u8]) -> Result<Option<Bounds>, String> {
     Wkb(wkb)
         .process_geom(&mut collector)
         .map_err(|e| e.to_string())?;
-    match collector.0 {
-        Some(b)
-            if [b.min_x, b.min_y, b.max_x, b.max_y]
-                .iter()
-                .all(|v| v.is_finite()) =>
-        {
-            Ok(Some(b))
-        }
-        Some(_) => Err("coordinates are not finite numbers".into()),
-        None => Ok(None),
+    if collector.not_finite {
+        return Err("coordinates are not finite numbers".into());
     }
+    Ok(collector.bounds)
 }
 
 /// The GeoParquet name of a WKB geometry's type (`Point`, `MultiPolygon Z`, …).
@@ -135,7 +134,7 @@ pub struct Normalised {
 /// that need no reprojection pass through unchanged (Z kept). `Err` for malformed WKB or
 /// coordinates that cannot be reprojected.
 pub fn normalise(wkb: &[u8], to_wgs84: Option<&Transformer>) -> Result<Normalised, String> {
-    use geo::{Orient, Validation, orient::Direction};
+    use geo::{Orient, orient::Direction};
     use geozero::ToGeo;
 
     let source_bounds = bounds(wkb)?;
@@ -170,7 +169,7 @@ pub fn normalise(wkb: &[u8], to_wgs84: Option<&Transformer>) -> Result<Normalise
         Geometry::MultiPolygon(p) => Geometry::MultiPolygon(p.orient(Direction::Default)),
         other => other,
     };
-    let invalid = geometry.check_validation().err().map(|e| e.to_string());
+    let invalid = invalidity(&geometry);
     let wkb_out = geometry
         .to_wkb(CoordDimensions::xy())
         .map_err(|e| e.to_string())?;
@@ -180,6 +179,48 @@ pub fn normalise(wkb: &[u8], to_wgs84: Option<&Transformer>) -> Result<Normalise
         invalid,
         dropped_z: name.ends_with(" Z"),
     })
+}
+
+/// Why a geometry is invalid, if it is. geo's `relate`, which the check uses, panics where GEOS
+/// throws a TopologyException ("topology position conflict … can happen with invalid
+/// geometries"); fuzzing found rings of tiny (subnormal) coordinates that pass geo's ring checks
+/// and still make it panic. That panic is caught here and the geometry reported invalid (and
+/// kept, like any invalid geometry): a panic must not end an ingest.
+fn invalidity(geometry: &Geometry) -> Option<String> {
+    let check = std::panic::AssertUnwindSafe(|| check_validity(geometry));
+    std::panic::catch_unwind(check).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        Some(format!("its topology cannot be computed ({message})"))
+    })
+}
+
+/// geo's validity check, but a multipolygon's polygons are each checked on their own first:
+/// geo relates them to each other as it goes, before it has found the later ones invalid.
+fn check_validity(geometry: &Geometry) -> Option<String> {
+    use geo::Validation;
+    match geometry {
+        Geometry::MultiPolygon(m) => {
+            for (i, polygon) in m.0.iter().enumerate() {
+                if let Err(e) = polygon.check_validation() {
+                    return Some(format!("polygon at index {i} is invalid: {e}"));
+                }
+            }
+        }
+        Geometry::GeometryCollection(c) => {
+            for (i, member) in c.0.iter().enumerate() {
+                if let Some(e) = check_validity(member) {
+                    return Some(format!("geometry at index {i} is invalid: {e}"));
+                }
+            }
+            return None;
+        }
+        _ => {}
+    }
+    geometry.check_validation().err().map(|e| e.to_string())
 }
 
 /// WKB of a 2D point.
@@ -226,6 +267,18 @@ mod tests {
         let out = normalise(&wkb, None).expect("normalise");
         assert!(out.invalid.is_some());
         assert!(out.bounds.is_some());
+    }
+
+    #[test]
+    fn a_nan_anywhere_is_not_finite() {
+        let line = Geometry::LineString(geo_types::LineString::from(vec![
+            (1.0, 2.0),
+            (f64::NAN, 3.0),
+            (4.0, 5.0),
+        ]));
+        let wkb = line.to_wkb(CoordDimensions::xy()).expect("wkb");
+        assert!(bounds(&wkb).is_err());
+        assert!(normalise(&wkb, None).is_err());
     }
 
     #[test]

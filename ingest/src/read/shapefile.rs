@@ -387,15 +387,18 @@ impl Cursor<'_> {
         }
         Ok(n)
     }
+    /// A point's x and y. The format allows no NaN or infinity there, and geometry code
+    /// (winding, containment) cannot order such points.
+    fn coord(&mut self) -> std::result::Result<Coord, String> {
+        let (x, y) = (self.f64()?, self.f64()?);
+        if x.is_finite() && y.is_finite() {
+            Ok(Coord { x, y })
+        } else {
+            Err(format!("coordinate ({x}, {y}) is not a finite number"))
+        }
+    }
     fn coords(&mut self, n: usize) -> std::result::Result<Vec<Coord>, String> {
-        (0..n)
-            .map(|_| {
-                Ok(Coord {
-                    x: self.f64()?,
-                    y: self.f64()?,
-                })
-            })
-            .collect()
+        (0..n).map(|_| self.coord()).collect()
     }
 }
 
@@ -405,10 +408,7 @@ fn parse_shape(bytes: &[u8]) -> std::result::Result<Option<Geometry>, String> {
     let shape_type = c.i32()?;
     Ok(Some(match shape_type {
         0 => return Ok(None),
-        1 | 11 | 21 => {
-            let (x, y) = (c.f64()?, c.f64()?);
-            Geometry::Point(Point::new(x, y))
-        }
+        1 | 11 | 21 => Geometry::Point(Point::from(c.coord()?)),
         8 | 18 | 28 => {
             c.take(32)?;
             let n = c.count("points", 16)?;
@@ -545,6 +545,26 @@ mod tests {
         point.extend(1.0f64.to_le_bytes());
         assert!(parse_shape(&point).is_err());
         assert!(parse_shape(&[]).is_err());
+    }
+
+    #[test]
+    fn coordinates_that_are_not_numbers_are_errors_not_panics() {
+        // A polygon ring with a NaN point: ordering it for the winding test used to panic.
+        let mut bytes = 5i32.to_le_bytes().to_vec();
+        bytes.extend([0u8; 32]);
+        bytes.extend(1i32.to_le_bytes());
+        bytes.extend(4i32.to_le_bytes());
+        bytes.extend(0i32.to_le_bytes());
+        for (x, y) in [(0.0, 0.0), (f64::NAN, 1.0), (1.0, 1.0), (0.0, 0.0)] {
+            bytes.extend(f64::to_le_bytes(x));
+            bytes.extend(f64::to_le_bytes(y));
+        }
+        let err = parse_shape(&bytes).expect_err("NaN");
+        assert!(err.contains("not a finite number"), "{err}");
+        let mut point = 1i32.to_le_bytes().to_vec();
+        point.extend(f64::INFINITY.to_le_bytes());
+        point.extend(1.0f64.to_le_bytes());
+        assert!(parse_shape(&point).is_err());
     }
 
     #[test]
