@@ -4,6 +4,7 @@
 
 mod append;
 mod fixtures;
+mod fuzz;
 #[cfg(feature = "gdal")]
 mod gdal;
 mod spatial;
