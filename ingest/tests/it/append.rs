@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use allmende_catalog::Catalog;
-use allmende_ingest::{DatasetSpec, IngestOptions, Outcome, ingest};
+use allmende_ingest::{DatasetSpec, IngestError, IngestOptions, Outcome, ingest};
 
 use super::shared;
 
@@ -157,53 +157,39 @@ fn append_adds_new_keys_skips_repeats_and_keeps_corrections() {
     }
 }
 
-#[test]
-fn append_without_a_key_says_what_to_add() {
+/// Publishes one Ahlen reading with `toml`, then appends the CSV text `batch`: the error.
+fn append_error(toml: &str, batch: &str) -> (IngestError, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = tempfile::tempdir().expect("root");
-    fs::write(
-        dir.path().join("dataset.toml"),
-        TOML.replace("key = [\"Name\", \"Datum\"]\n", ""),
-    )
-    .expect("toml");
-    let header = "Name,Datum,Minimum,Maximum,Mittelwert";
+    fs::write(dir.path().join("dataset.toml"), toml).expect("toml");
     ingest_lines(
         dir.path(),
         root.path(),
-        header,
+        "Name,Datum,Minimum,Maximum,Mittelwert",
         &["Ahlen,2013-01-01,52.0,62.0,55.53"],
         IngestOptions::default(),
     );
-    fs::write(
-        dir.path().join("batch.csv"),
-        format!("{header}\nAhlen,2013-01-02,53.0,60.0,54.89\n"),
-    )
-    .expect("batch");
+    fs::write(dir.path().join("batch.csv"), batch).expect("batch");
     let spec = DatasetSpec::resolve(dir.path(), Some("pegel")).expect("resolve");
-    let err = ingest(&spec, root.path(), append()).expect_err("no key");
+    let err = ingest(&spec, root.path(), append()).expect_err("append refused");
+    (err, root)
+}
+
+#[test]
+fn append_without_a_key_says_what_to_add() {
+    let (err, _root) = append_error(
+        &TOML.replace("key = [\"Name\", \"Datum\"]\n", ""),
+        "Name,Datum,Minimum,Maximum,Mittelwert\nAhlen,2013-01-02,53.0,60.0,54.89\n",
+    );
     assert!(err.to_string().contains("key = ["), "{err}");
 }
 
 #[test]
 fn append_refuses_a_column_the_published_version_lacks() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = tempfile::tempdir().expect("root");
-    fs::write(dir.path().join("dataset.toml"), TOML).expect("toml");
-    let header = "Name,Datum,Minimum,Maximum,Mittelwert";
-    ingest_lines(
-        dir.path(),
-        root.path(),
-        header,
-        &["Ahlen,2013-01-01,52.0,62.0,55.53"],
-        IngestOptions::default(),
+    let (err, root) = append_error(
+        TOML,
+        "Name,Datum,Minimum,Maximum,Mittelwert,Qualitaet\nAhlen,2013-01-02,53.0,60.0,54.89,gut\n",
     );
-    fs::write(
-        dir.path().join("batch.csv"),
-        format!("{header},Qualitaet\nAhlen,2013-01-02,53.0,60.0,54.89,gut\n"),
-    )
-    .expect("batch");
-    let spec = DatasetSpec::resolve(dir.path(), Some("pegel")).expect("resolve");
-    let err = ingest(&spec, root.path(), append()).expect_err("new column");
     assert!(
         err.to_string().contains("'Qualitaet' is not in version 1"),
         "{err}"
