@@ -6,6 +6,7 @@
 mod error;
 mod output;
 mod session;
+mod spatial;
 
 pub use error::{QueryError, Result};
 pub use output::{ResultTable, displayable, to_csv, to_json_table};

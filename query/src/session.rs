@@ -63,7 +63,8 @@ impl std::fmt::Debug for QueryEngine {
 }
 
 /// Builds the engine: every dataset's latest GeoParquet as a table named after its id
-/// (`-` → `_`), geodatafusion's `ST_*` functions, the memory pool and the spill limit.
+/// (`-` → `_`), geodatafusion's `ST_*` functions and ours (`spatial`), the memory pool and the
+/// spill limit.
 pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEngine> {
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(limits.memory_bytes, 1.0)
@@ -76,6 +77,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
         .with_target_partitions(2);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     geodatafusion::register(&ctx);
+    crate::spatial::register(&ctx);
     for manifest in catalog.datasets() {
         let Some(version) = manifest.latest() else {
             continue;
@@ -361,5 +363,15 @@ mod tests {
             .expect("query");
         let shown = crate::to_csv(&batches[0], false).expect("csv");
         assert_eq!(String::from_utf8_lossy(&shown).trim(), "POINT(7.5 51.25)");
+        // And ours (`spatial`), composed with geodatafusion's.
+        let (_, batches, _) = engine
+            .collect(
+                "SELECT ST_AsGeoJSON(ST_MakeEnvelope(0, 0, 1, 1)) IS NOT NULL AS ok",
+                1,
+            )
+            .await
+            .expect("query");
+        let shown = crate::to_csv(&batches[0], false).expect("csv");
+        assert_eq!(String::from_utf8_lossy(&shown).trim(), "true");
     }
 }
