@@ -3,11 +3,13 @@
 //!
 //! [`build_session`] is the one place the engine is set up (tables, UDFs, memory pool, limits).
 
+mod catalog_tables;
 mod error;
 mod output;
 mod session;
 mod spatial;
 
+pub use catalog_tables::{CATALOG_SCHEMA, CATALOG_TABLES, version_table_name};
 pub use error::{QueryError, Result};
 pub use output::{ResultTable, displayable, to_csv, to_json_table};
 pub use session::{Limits, QueryEngine, build_session};

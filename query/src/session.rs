@@ -63,8 +63,9 @@ impl std::fmt::Debug for QueryEngine {
 }
 
 /// Builds the engine: every dataset's latest GeoParquet as a table named after its id
-/// (`-` → `_`), geodatafusion's `ST_*` functions and ours (`spatial`), the memory pool and the
-/// spill limit.
+/// (`-` → `_`), every version as `<table>__v<n>` (opened on first use), the catalogue tables
+/// `datasets`, `columns` and `versions` (module `catalog_tables`), geodatafusion's `ST_*`
+/// functions and ours (`spatial`), the memory pool and the spill limit.
 pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEngine> {
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(limits.memory_bytes, 1.0)
@@ -78,6 +79,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     geodatafusion::register(&ctx);
     crate::spatial::register(&ctx);
+    crate::catalog_tables::install_version_schema(&ctx, catalog)?;
     for manifest in catalog.datasets() {
         let Some(version) = manifest.latest() else {
             continue;
@@ -94,6 +96,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
             message: e.to_string(),
         })?;
     }
+    crate::catalog_tables::register_catalog_tables(&ctx, catalog)?;
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1)));
     Ok(QueryEngine {
         ctx,
