@@ -5,11 +5,13 @@
 
 mod catalog_tables;
 mod error;
+mod export;
 mod output;
 mod session;
 mod spatial;
 
 pub use catalog_tables::{CATALOG_SCHEMA, CATALOG_TABLES, version_table_name};
 pub use error::{QueryError, Result};
+pub use export::{Format, ResultEncoder, geometry_column};
 pub use output::{ResultTable, displayable, to_csv, to_json_table};
 pub use session::{Limits, QueryEngine, build_session};

@@ -19,6 +19,8 @@ pub struct ResultTable {
     pub columns: Vec<ResultColumn>,
     pub rows: Vec<Vec<Box<RawValue>>>,
     pub truncated: bool,
+    /// Where the rest of a truncated result is; set by the caller that knows its URLs.
+    pub next: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -48,7 +50,7 @@ pub fn displayable(batch: &RecordBatch) -> Result<RecordBatch> {
         .map_err(|e| QueryError::Execution(e.to_string()))
 }
 
-fn is_binary(t: &DataType) -> bool {
+pub(crate) fn is_binary(t: &DataType) -> bool {
     matches!(
         t,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView
@@ -91,49 +93,63 @@ pub fn to_json_table(
             data_type: f.data_type().to_string(),
         })
         .collect();
-    let options = EncoderOptions::default();
     let mut rows = Vec::new();
-    let err = |e: arrow::error::ArrowError| QueryError::Execution(e.to_string());
     for batch in batches {
-        let batch = displayable(batch)?;
-        let schema = batch.schema();
-        let mut encoders = schema
-            .fields()
-            .iter()
-            .zip(batch.columns())
-            .map(|(f, c)| make_encoder(f, c.as_ref(), &options))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(err)?;
-        let mut buf = Vec::new();
-        for row in 0..batch.num_rows() {
-            let mut values = Vec::with_capacity(encoders.len());
-            for encoder in &mut encoders {
-                buf.clear();
-                if encoder.is_null(row) {
-                    buf.extend_from_slice(b"null");
-                } else {
-                    encoder.encode(row, &mut buf);
-                }
-                let text = String::from_utf8(buf.clone())
-                    .map_err(|e| QueryError::Execution(e.to_string()))?;
-                // Non-finite floats have no JSON form.
-                let text = match text.as_str() {
-                    "NaN" | "-NaN" | "inf" | "-inf" | "Infinity" | "-Infinity" => "null".to_owned(),
-                    _ => text,
-                };
-                values.push(
-                    RawValue::from_string(text)
-                        .map_err(|e| QueryError::Execution(e.to_string()))?,
-                );
-            }
-            rows.push(values);
+        for cells in json_cells(batch)? {
+            rows.push(
+                cells
+                    .into_iter()
+                    .map(RawValue::from_string)
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| QueryError::Execution(e.to_string()))?,
+            );
         }
     }
     Ok(ResultTable {
         columns,
         rows,
         truncated,
+        next: None,
     })
+}
+
+/// Encodes every cell of a batch as JSON text, row by row (binary columns as WKT or hex,
+/// non-finite floats as `null`).
+pub(crate) fn json_cells(batch: &RecordBatch) -> Result<Vec<Vec<String>>> {
+    let err = |e: arrow::error::ArrowError| QueryError::Execution(e.to_string());
+    let options = EncoderOptions::default();
+    let batch = displayable(batch)?;
+    let schema = batch.schema();
+    let mut encoders = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(f, c)| make_encoder(f, c.as_ref(), &options))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(err)?;
+    let mut rows = Vec::with_capacity(batch.num_rows());
+    let mut buf = Vec::new();
+    for row in 0..batch.num_rows() {
+        let mut values = Vec::with_capacity(encoders.len());
+        for encoder in &mut encoders {
+            buf.clear();
+            if encoder.is_null(row) {
+                buf.extend_from_slice(b"null");
+            } else {
+                encoder.encode(row, &mut buf);
+            }
+            let text =
+                String::from_utf8(buf.clone()).map_err(|e| QueryError::Execution(e.to_string()))?;
+            // Non-finite floats have no JSON form.
+            let text = match text.as_str() {
+                "NaN" | "-NaN" | "inf" | "-inf" | "Infinity" | "-Infinity" => "null".to_owned(),
+                _ => text,
+            };
+            values.push(text);
+        }
+        rows.push(values);
+    }
+    Ok(rows)
 }
 
 /// Renders one batch as CSV (RFC 4180); the header only when asked.

@@ -8,6 +8,7 @@ mod datapackage;
 mod dcat;
 mod outside;
 mod server;
+mod sql_formats;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

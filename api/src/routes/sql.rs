@@ -1,5 +1,5 @@
-//! `/api/sql`: one read-only query, as JSON (`{columns, rows, truncated}`, capped) or CSV
-//! (streamed, complete). GET takes `q`; POST takes a form, a JSON body `{"q": …}` or plain SQL.
+//! `/api/sql`: one read-only query, as JSON (`{columns, rows, truncated, next}`, capped) or,
+//! streamed and complete, as CSV, GeoJSON, Parquet or an Arrow IPC stream. GET takes `q`; POST takes a form, a JSON body `{"q": …}` or plain SQL.
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -74,51 +74,66 @@ async fn run(
             let snapshot = state.snapshot().await?;
             let max = snapshot.engine.limits().max_json_rows;
             let (schema, batches, truncated) = snapshot.engine.collect(&sql, max).await?;
-            let table = allmende_query::to_json_table(&schema, &batches, truncated)?;
+            let mut table = allmende_query::to_json_table(&schema, &batches, truncated)?;
+            // Arbitrary SQL has no stable page order, so the honest "next" is the complete
+            // result, streamed.
+            table.next = truncated.then(|| {
+                let query = serde_urlencoded::to_string([("format", "csv"), ("q", sql.as_str())])
+                    .unwrap_or_default();
+                format!("/api/sql?{query}")
+            });
             Ok(Json(table).into_response())
         }
-        "csv" => {
-            let snapshot = state.snapshot().await?;
-            let (schema, mut stream) = snapshot.engine.stream(&sql).await?;
-            // The first batch is awaited here, so that an early failure is a proper error status.
-            let first = match stream.next().await {
-                Some(batch) => Some(batch?),
-                None => None,
-            };
-            let head = match &first {
-                Some(b) => allmende_query::to_csv(b, true)?,
-                None => allmende_query::to_csv(
-                    &arrow::record_batch::RecordBatch::new_empty(schema),
-                    true,
-                )?,
-            };
-            // The body owns the snapshot, so a catalogue reload cannot stop the engine under it.
-            let rest = stream.map(move |batch| -> Result<Bytes, std::io::Error> {
-                let _engine = &snapshot;
-                let batch = batch.map_err(std::io::Error::other)?;
-                allmende_query::to_csv(&batch, false)
-                    .map(Bytes::from)
-                    .map_err(std::io::Error::other)
-            });
-            let body = Body::from_stream(
-                futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) })
-                    .chain(rest),
-            );
-            Ok((
-                StatusCode::OK,
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"query.csv\"",
-                    ),
-                ],
-                body,
-            )
-                .into_response())
+        name => {
+            let format = allmende_query::Format::parse(name).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown format '{name}' (json, csv, geojson, parquet, arrow)"
+                ))
+            })?;
+            streamed(state, &sql, format).await
         }
-        other => Err(ApiError::bad_request(format!(
-            "unknown format '{other}' (json, csv)"
-        ))),
     }
+}
+
+/// The whole result, encoded batch by batch as the engine produces it (bounded memory).
+async fn streamed(
+    state: &AppState,
+    sql: &str,
+    format: allmende_query::Format,
+) -> Result<Response, ApiError> {
+    let snapshot = state.snapshot().await?;
+    let (schema, mut stream) = snapshot.engine.stream(sql).await?;
+    let mut encoder = format.encoder(&schema)?;
+    // The first batch is awaited here, so that an early failure is a proper error status.
+    let (head, more) = match stream.next().await {
+        Some(batch) => (encoder.batch(&batch?)?, true),
+        None => (encoder.finish()?, false),
+    };
+    // The body owns the snapshot, so a catalogue reload cannot stop the engine under it.
+    let state = more.then_some((encoder, stream, snapshot));
+    let rest = futures::stream::unfold(state, |state| async move {
+        let (mut encoder, mut stream, snapshot) = state?;
+        match stream.next().await {
+            Some(Ok(batch)) => match encoder.batch(&batch) {
+                Ok(bytes) => Some((Ok(bytes), Some((encoder, stream, snapshot)))),
+                Err(e) => Some((Err(e), None)),
+            },
+            Some(Err(e)) => Some((Err(e), None)),
+            None => Some((encoder.finish(), None)),
+        }
+    });
+    let body = futures::stream::once(async move { Ok(head) })
+        .chain(rest)
+        .filter(|chunk| futures::future::ready(!matches!(chunk, Ok(b) if b.is_empty())))
+        .map(|chunk| chunk.map(Bytes::from).map_err(std::io::Error::other));
+    let disposition = format!("attachment; filename=\"query.{}\"", format.extension());
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
 }
