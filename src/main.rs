@@ -109,6 +109,9 @@ struct LimitArgs {
     /// SQL queries that may run at once.
     #[arg(long, env = "ALLMENDE_SQL_CONCURRENCY", default_value_t = 4)]
     sql_concurrency: usize,
+    /// SQL queries that may wait for a free slot; further ones get 503 with Retry-After.
+    #[arg(long, env = "ALLMENDE_SQL_QUEUE", default_value_t = 8)]
+    sql_queue: usize,
 }
 
 impl LimitArgs {
@@ -118,6 +121,7 @@ impl LimitArgs {
             timeout: Duration::from_secs(self.sql_timeout),
             max_json_rows: self.sql_max_rows,
             max_concurrent: self.sql_concurrency,
+            max_queued: self.sql_queue,
             ..Limits::default()
         }
     }

@@ -11,6 +11,10 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub description: String,
+    /// Sent as `Retry-After` (seconds): the refusal is temporary.
+    pub retry_after: Option<u64>,
+    /// Where in the request's text the problem is (line, column), as `position`.
+    pub position: Option<(u64, u64)>,
 }
 
 impl ApiError {
@@ -19,6 +23,8 @@ impl ApiError {
             status,
             code,
             description: description.into(),
+            retry_after: None,
+            position: None,
         }
     }
 
@@ -52,11 +58,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(json!({ "code": self.code, "description": self.description })),
-        )
-            .into_response();
+        let mut body = json!({ "code": self.code, "description": self.description });
+        if let Some((line, column)) = self.position {
+            body["position"] = json!({ "line": line, "column": column });
+        }
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -74,17 +85,28 @@ impl From<allmende_query::QueryError> for ApiError {
             Q::NotReadOnly(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "NotReadOnly", e.to_string())
             }
-            Q::Invalid(_) => ApiError::new(StatusCode::BAD_REQUEST, "InvalidQuery", e.to_string()),
+            Q::Invalid(_) => ApiError {
+                position: e.position(),
+                ..ApiError::new(StatusCode::BAD_REQUEST, "InvalidQuery", e.to_string())
+            },
             Q::Timeout(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "QueryTimeout",
                 e.to_string(),
             ),
-            Q::ResourcesExhausted(_) => ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
+            // The query asks for more than any one query gets: the client's to change (a retry
+            // would fail the same way), so 4xx, not 507, whose 5xx invites retries and alerts.
+            Q::ResourcesExhausted(_) | Q::MemoryLimit { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "QueryTooLarge",
                 e.to_string(),
             ),
+            // The service, not this client, is overloaded: 503 with Retry-After (RFC 9110
+            // §15.6.4) rather than 429, which speaks of one client sending too much.
+            Q::Busy { retry_after, .. } => ApiError {
+                retry_after: Some(*retry_after),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "SqlBusy", e.to_string())
+            },
             _ => ApiError::internal(e),
         }
     }

@@ -32,6 +32,9 @@ pub struct Limits {
     pub max_json_rows: usize,
     /// Queries that may run at once; later ones wait, within their time limit, for a slot.
     pub max_concurrent: usize,
+    /// Queries that may wait for a slot; beyond them a query is refused at once
+    /// ([`QueryError::Busy`]) instead of holding a connection.
+    pub max_queued: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(30),
             max_json_rows: 10_000,
             max_concurrent: 4,
+            max_queued: 8,
         }
     }
 }
@@ -52,6 +56,8 @@ pub struct QueryEngine {
     limits: Limits,
     runtime: QueryRuntime,
     slots: Arc<tokio::sync::Semaphore>,
+    /// Queries waiting for a slot now.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -103,6 +109,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
         limits,
         runtime: QueryRuntime::new()?,
         slots,
+        queued: Arc::default(),
     })
 }
 
@@ -234,11 +241,13 @@ impl QueryEngine {
             Some(n) => df.limit(0, Some(n))?,
             None => df,
         };
-        let slot = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| QueryError::Timeout(secs))?
-            .map_err(|e| QueryError::Execution(e.to_string()))?;
+        let slot = self.slot(deadline).await?;
         let (schema, execution) = self.execute(df, slot);
+        let limit_mib = self.limits.memory_bytes / (1024 * 1024);
+        let name_limit = move |e: QueryError| match e {
+            QueryError::ResourcesExhausted(detail) => QueryError::MemoryLimit { limit_mib, detail },
+            other => other,
+        };
         let stream = futures::stream::unfold((execution, false), move |(mut e, done)| async move {
             if done {
                 return None;
@@ -247,10 +256,46 @@ impl QueryEngine {
                 Err(_) => Some((Err(QueryError::Timeout(secs)), (e, true))),
                 Ok(None) => None,
                 Ok(Some(Ok(batch))) => Some((Ok(batch), (e, false))),
-                Ok(Some(Err(err))) => Some((Err(err), (e, true))),
+                Ok(Some(Err(err))) => Some((Err(name_limit(err)), (e, true))),
             }
         });
         Ok((schema, stream.boxed()))
+    }
+}
+
+impl QueryEngine {
+    /// A free query slot, waiting for one until the deadline if the queue has room.
+    async fn slot(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        use std::sync::atomic::Ordering;
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        let queued = self.queued.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.queued);
+        if queued >= self.limits.max_queued {
+            // A running query ends within the time limit, so by then a slot is free.
+            return Err(QueryError::Busy {
+                running: self.limits.max_concurrent,
+                queued,
+                retry_after: self.limits.timeout.as_secs().max(1),
+            });
+        }
+        tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| QueryError::Timeout(self.limits.timeout.as_secs()))?
+            .map_err(|e| QueryError::Execution(e.to_string()))
+    }
+}
+
+/// One place in the queue, given back when the query gets its slot or gives up.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

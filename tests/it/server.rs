@@ -589,3 +589,116 @@ fn responses_allow_cross_origin_reads() {
         .expect("GET");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
 }
+
+#[test]
+fn sql_parse_errors_give_the_position() {
+    let (status, body) = sql_error("SELECT *\nFROM haushalt_wesel_2017\nWHERE )");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "InvalidQuery", "{body}");
+    assert_eq!(body["position"]["line"], 3, "{body}");
+    assert_eq!(body["position"]["column"], 7, "{body}");
+    // Errors without a place in the text have no position.
+    let (_, body) = sql_error("SELECT * FROM no_such_table");
+    assert!(body.get("position").is_none(), "{body}");
+}
+
+#[test]
+fn sql_has_a_memory_limit() {
+    // A hash join builds its 4 M-row side in memory, which cannot spill: more than 16 MiB.
+    let data = demo().data.clone();
+    let server = crate::Server::start(&["serve", "--sql-memory-mb", "16"], &[], data);
+    let response = http()
+        .get(server.url("/api/sql"))
+        .query(&[(
+            "q",
+            "SELECT count(*) FROM range(4000000) a JOIN range(4000000) b ON a.value = b.value",
+        )])
+        .send()
+        .expect("GET");
+    assert_eq!(response.status().as_u16(), 422);
+    let body: Value = response.json().expect("JSON");
+    assert_eq!(body["code"], "QueryTooLarge", "{body}");
+    let description = body["description"].as_str().expect("description");
+    assert!(description.contains("16 MiB"), "{description}");
+    // The memory is given back: the next query answers normally.
+    let response = http()
+        .get(server.url("/api/sql"))
+        .query(&[("q", "SELECT count(*) FROM pegel_nrw_tageswerte")])
+        .send()
+        .expect("GET");
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[test]
+fn sql_refuses_what_it_cannot_queue_and_keeps_serving_the_rest() {
+    use std::time::Instant;
+    // One slot, one place in the queue, 2 s per query: of 8 runaway queries at once, one runs,
+    // one waits and the others are refused at once with Retry-After.
+    let data = demo().data.clone();
+    let server = crate::Server::start(
+        &[
+            "serve",
+            "--sql-concurrency",
+            "1",
+            "--sql-queue",
+            "1",
+            "--sql-timeout",
+            "2",
+        ],
+        &[],
+        data,
+    );
+    let q = "SELECT count(*) FROM pegel_nrw_tageswerte a, pegel_nrw_tageswerte b \
+             WHERE a.\"Mittelwert\" + b.\"Mittelwert\" > 0";
+    let (tx, rx) = std::sync::mpsc::channel();
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, tx) = (server.url("/api/sql"), tx.clone());
+            std::thread::spawn(move || {
+                let response = http().get(&url).query(&[("q", q)]).send().expect("GET");
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().expect("ascii").to_owned());
+                let body: Value = response.json().expect("JSON");
+                tx.send((status, retry_after, body, Instant::now()))
+                    .expect("send");
+            })
+        })
+        .collect();
+    drop(tx);
+    // The first refusal comes while the slow queries still run; then the rest still answers.
+    let first = rx.recv().expect("an answer");
+    let health = get_json(&server.url("/health"), 200);
+    assert_eq!(health["status"], "ok");
+    let download = http()
+        .get(server.url("/api/datasets/wahlbezirke-karlsruhe/download.geojson"))
+        .send()
+        .expect("GET download");
+    assert_eq!(download.status().as_u16(), 200);
+    assert!(!download.bytes().expect("bytes").is_empty());
+    let served = Instant::now();
+    let mut answers = vec![first];
+    answers.extend(rx.iter());
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let busy: Vec<_> = answers
+        .iter()
+        .filter(|a| a.2["code"] == "SqlBusy")
+        .collect();
+    assert!(busy.len() >= 5, "{answers:?}");
+    for (status, retry_after, _, _) in &busy {
+        assert_eq!(*status, 503);
+        assert_eq!(retry_after.as_deref(), Some("2"));
+    }
+    let slow: Vec<_> = answers
+        .iter()
+        .filter(|a| a.2["code"] == "QueryTimeout")
+        .collect();
+    assert!(!slow.is_empty(), "{answers:?}");
+    assert_eq!(busy.len() + slow.len(), 8, "{answers:?}");
+    // Health and the download were answered while a slow query was still running.
+    assert!(slow.iter().any(|a| a.3 > served), "{answers:?}");
+}

@@ -33,9 +33,10 @@ fn literal(text: &str) -> String {
 fn query_error(field: &str, e: QueryError) -> CkanError {
     match e {
         QueryError::NotReadOnly(m) | QueryError::Invalid(m) => CkanError::validation(field, m),
-        QueryError::Timeout(_) | QueryError::ResourcesExhausted(_) => {
-            CkanError::validation(field, e.to_string())
-        }
+        QueryError::Timeout(_)
+        | QueryError::ResourcesExhausted(_)
+        | QueryError::MemoryLimit { .. }
+        | QueryError::Busy { .. } => CkanError::validation(field, e.to_string()),
         other => CkanError::internal(other),
     }
 }
