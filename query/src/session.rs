@@ -7,6 +7,7 @@ use allmende_catalog::{Catalog, Format, table_name};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{
@@ -237,9 +238,14 @@ impl QueryEngine {
         let df = tokio::time::timeout_at(deadline, self.plan(sql))
             .await
             .map_err(|_| QueryError::Timeout(secs))??;
+        // EXPLAIN and EXPLAIN ANALYZE must stay the root of their plan; their output is small.
+        let explains = matches!(
+            df.logical_plan(),
+            LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)
+        );
         let df = match limit {
-            Some(n) => df.limit(0, Some(n))?,
-            None => df,
+            Some(n) if !explains => df.limit(0, Some(n))?,
+            _ => df,
         };
         let slot = self.slot(deadline).await?;
         let (schema, execution) = self.execute(df, slot);

@@ -702,3 +702,12 @@ fn sql_refuses_what_it_cannot_queue_and_keeps_serving_the_rest() {
     // Health and the download were answered while a slow query was still running.
     assert!(slow.iter().any(|a| a.3 > served), "{answers:?}");
 }
+
+#[test]
+fn sql_explain_analyze_shows_the_executed_plan() {
+    // The JSON row cap must not wrap EXPLAIN ANALYZE, which DataFusion needs as the plan root.
+    let result = sql("EXPLAIN ANALYZE SELECT count(*) FROM haushalt_wesel_2017");
+    let text = result["rows"].to_string();
+    assert!(text.contains("Plan with Metrics"), "{text}");
+    assert!(text.contains("output_rows=1"), "{text}");
+}
