@@ -258,26 +258,11 @@ mod tests {
     use super::*;
     use crate::geometry::{bounds, type_name};
 
-    fn shared(rel: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/datasets")
-            .join(rel)
-    }
+    use crate::read::testing::shared;
 
-    /// Columns and records of a file; any rejection fails the test.
     fn read_all(path: &Path, layer: Option<&str>) -> (Columns, Vec<Record>, FileFacts) {
         let mut reader = GeoPackageReader::open(path, layer).expect("open");
-        let (mut columns, mut records) = (Columns::default(), Vec::new());
-        let facts = reader
-            .read(&mut columns, &mut |e| match e {
-                Event::Record(r) => {
-                    records.push(r);
-                    Ok(())
-                }
-                Event::Rejected(r) => panic!("rejected: {r}"),
-            })
-            .expect("read");
-        (columns, records, facts)
+        crate::read::testing::read_all(&mut reader)
     }
 
     #[test]

@@ -183,3 +183,33 @@ pub fn header_name(
     }
     name
 }
+
+/// Helpers for the readers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
+
+    use super::{Columns, Event, FileFacts, Record, SourceReader};
+
+    /// A file of `../shared/datasets`.
+    pub fn shared(rel: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/datasets")
+            .join(rel)
+    }
+
+    /// Columns, records and facts of a whole source; any rejection fails the test.
+    pub fn read_all(reader: &mut dyn SourceReader) -> (Columns, Vec<Record>, FileFacts) {
+        let (mut columns, mut records) = (Columns::default(), Vec::new());
+        let facts = reader
+            .read(&mut columns, &mut |e| match e {
+                Event::Record(r) => {
+                    records.push(r);
+                    Ok(())
+                }
+                Event::Rejected(r) => panic!("rejected: {r}"),
+            })
+            .expect("read");
+        (columns, records, facts)
+    }
+}
