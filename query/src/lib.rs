@@ -9,6 +9,7 @@ mod export;
 mod output;
 mod session;
 mod spatial;
+mod spatial_join;
 
 pub use catalog_tables::{CATALOG_SCHEMA, CATALOG_TABLES, version_table_name};
 pub use error::{QueryError, Result};

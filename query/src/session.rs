@@ -9,6 +9,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{
     DataFrame, ParquetReadOptions, SQLOptions, SessionConfig, SessionContext,
@@ -83,7 +84,13 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(2);
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(crate::spatial_join::SpatialJoinRule))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     geodatafusion::register(&ctx);
     crate::spatial::register(&ctx);
     crate::catalog_tables::install_version_schema(&ctx, catalog)?;
