@@ -4,6 +4,7 @@
 //! [`build_session`] is the one place the engine is set up (tables, UDFs, memory pool, limits).
 
 mod catalog_tables;
+mod covering;
 mod error;
 mod export;
 mod output;

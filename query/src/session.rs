@@ -109,6 +109,12 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
             id: manifest.id.clone(),
             message: e.to_string(),
         })?;
+        // The same listing table, with row-group pruning by the bbox covering.
+        let name = table_name(&manifest.id);
+        if let Some(listing) = ctx.deregister_table(name.as_str())? {
+            let table = crate::covering::CoveringTable::new(listing, &path);
+            ctx.register_table(name.as_str(), Arc::new(table))?;
+        }
     }
     crate::catalog_tables::register_catalog_tables(&ctx, catalog)?;
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1)));

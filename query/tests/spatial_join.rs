@@ -17,7 +17,11 @@ const POINTS: usize = 20_000;
 const GERMANY: (f64, f64, f64, f64) = (5.8, 47.2, 15.1, 55.1);
 
 /// Publishes `kreise` and `punkte`; returns the engine, the data dirs and the points.
-async fn setup() -> (allmende_query::QueryEngine, tempfile::TempDir, Vec<(f64, f64)>) {
+async fn setup() -> (
+    allmende_query::QueryEngine,
+    tempfile::TempDir,
+    Vec<(f64, f64)>,
+) {
     let root = tempfile::tempdir().expect("root");
     let dir = tempfile::tempdir().expect("dir");
     for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
@@ -51,12 +55,11 @@ async fn reference(
         .expect("districts");
     let mut districts = Vec::new();
     for b in &batches {
-        let ags = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
-            .expect("ags");
+        let ags =
+            arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).expect("ags");
         let ags = ags.as_string::<i32>();
         let geometry = b.column(1);
-        let wkb = arrow::compute::cast(geometry, &arrow::datatypes::DataType::Binary)
-            .expect("wkb");
+        let wkb = arrow::compute::cast(geometry, &arrow::datatypes::DataType::Binary).expect("wkb");
         let wkb = wkb.as_binary::<i32>();
         for r in 0..b.num_rows() {
             let g: Geometry<f64> = geozero::wkb::Wkb(wkb.value(r)).to_geo().expect("wkb");
@@ -147,5 +150,8 @@ async fn analyze_reports_candidate_pairs_far_below_the_cross_product() {
         _ => number,
     } as usize;
     // Every point meets a few district boxes at most; the cross product is 400 × POINTS.
-    assert!(candidates > 0 && candidates < 10 * POINTS, "{candidates}\n{plan}");
+    assert!(
+        candidates > 0 && candidates < 10 * POINTS,
+        "{candidates}\n{plan}"
+    );
 }

@@ -23,7 +23,7 @@ use datafusion::physical_plan::metrics::{
 };
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    Distribution, DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties,
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     PlanProperties, ReplaceChildrenOptions,
 };
 use futures::{StreamExt, TryStreamExt};
@@ -185,7 +185,9 @@ impl ExecutionPlan for SpatialJoinExec {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         self.replace_children(
             children,
-            ReplaceChildrenOptions::new(datafusion::physical_plan::ChildrenPropertiesMode::Recompute),
+            ReplaceChildrenOptions::new(
+                datafusion::physical_plan::ChildrenPropertiesMode::Recompute,
+            ),
         )
     }
 
@@ -219,7 +221,10 @@ impl ExecutionPlan for SpatialJoinExec {
             )
         })
         .try_flatten();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), stream)))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema(),
+            stream,
+        )))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
@@ -244,7 +249,11 @@ async fn collect_build_side(
     }
     let batch = concat_batches(&schema, &batches)?;
     drop(batches);
-    let column = WkbColumn::new("spatial join", batch.column(geometry), schema.field(geometry))?;
+    let column = WkbColumn::new(
+        "spatial join",
+        batch.column(geometry),
+        schema.field(geometry),
+    )?;
     let mut shapes = Vec::with_capacity(batch.num_rows());
     let mut entries = Vec::new();
     for row in 0..batch.num_rows() {
@@ -309,7 +318,10 @@ impl Prober {
             };
             let (min, max) = (shape.rect.min(), shape.rect.max());
             let envelope = AABB::from_corners([min.x, min.y], [max.x, max.y]);
-            let mut hits = build.rtree.locate_in_envelope_intersecting(&envelope).peekable();
+            let mut hits = build
+                .rtree
+                .locate_in_envelope_intersecting(&envelope)
+                .peekable();
             if hits.peek().is_none() {
                 continue;
             }

@@ -43,9 +43,10 @@ impl PhysicalOptimizerRule for SpatialJoinRule {
                 return Ok(Transformed::no(node));
             };
             match spatial_condition(join) {
-                Some((filter, condition)) => Ok(Transformed::yes(Arc::new(
-                    SpatialJoinExec::new(join, filter, condition),
-                ) as Arc<dyn ExecutionPlan>)),
+                Some((filter, condition)) => Ok(Transformed::yes(Arc::new(SpatialJoinExec::new(
+                    join, filter, condition,
+                ))
+                    as Arc<dyn ExecutionPlan>)),
                 None => Ok(Transformed::no(node)),
             }
         })

@@ -118,7 +118,10 @@ mod tests {
     fn shape(wkt: &str) -> Shape {
         let geometry = geozero::wkt::Wkt(wkt).to_geo().expect("wkt");
         let wkb = geometry.to_wkb(CoordDimensions::xy()).expect("wkb");
-        Shape::from_wkb(&wkb).expect("parse").expect("not empty").with_edges()
+        Shape::from_wkb(&wkb)
+            .expect("parse")
+            .expect("not empty")
+            .with_edges()
     }
 
     /// The fast point-in-polygon path gives what geo's relate gives, for every predicate, both

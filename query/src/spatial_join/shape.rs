@@ -136,8 +136,8 @@ impl EdgeIndex {
 
     /// Where `p` lies; the caller has checked it is within the bounding box.
     pub fn locate(&self, p: Coord<f64>) -> Position {
-        let strip = (((p.y - self.ymin) / self.strip_height).max(0.0) as usize)
-            .min(self.strips.len() - 1);
+        let strip =
+            (((p.y - self.ymin) / self.strip_height).max(0.0) as usize).min(self.strips.len() - 1);
         let mut inside = false;
         for &n in &self.strips[strip] {
             let (a, b) = self.edges[n as usize];
@@ -177,7 +177,10 @@ mod tests {
     fn shape(wkt: &str) -> Shape {
         let geometry = geozero::wkt::Wkt(wkt).to_geo().expect("wkt");
         let wkb = geometry.to_wkb(CoordDimensions::xy()).expect("wkb");
-        Shape::from_wkb(&wkb).expect("parse").expect("not empty").with_edges()
+        Shape::from_wkb(&wkb)
+            .expect("parse")
+            .expect("not empty")
+            .with_edges()
     }
 
     #[test]

@@ -33,7 +33,11 @@ impl Rng {
 
 /// `count` random points in `(xmin, ymin, xmax, ymax)`, rounded to 6 decimals as written to
 /// the CSV `id,lon,lat` they are returned with.
-pub fn random_points(seed: u64, count: usize, area: (f64, f64, f64, f64)) -> (String, Vec<(f64, f64)>) {
+pub fn random_points(
+    seed: u64,
+    count: usize,
+    area: (f64, f64, f64, f64),
+) -> (String, Vec<(f64, f64)>) {
     use std::fmt::Write as _;
     let mut rng = Rng(seed);
     let mut csv = String::from("id,lon,lat\n");
