@@ -1,5 +1,6 @@
 //! The DataFusion session: built once per catalogue snapshot, shared by all requests.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
@@ -24,7 +26,8 @@ use crate::error::{QueryError, Result};
 /// Resource limits of public queries.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Memory all running queries may hold together.
+    /// Memory all running queries may hold together; each of the `max_concurrent` queries
+    /// gets its own pool of an equal share, so one query cannot take the others' memory.
     pub memory_bytes: usize,
     /// Disk for spilling sorts and joins.
     pub spill_bytes: u64,
@@ -44,7 +47,7 @@ impl Default for Limits {
         Limits {
             memory_bytes: 512 * 1024 * 1024,
             spill_bytes: 1024 * 1024 * 1024,
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
             max_json_rows: 10_000,
             max_concurrent: 4,
             max_queued: 8,
@@ -184,6 +187,7 @@ impl QueryEngine {
         slot: tokio::sync::OwnedSemaphorePermit,
     ) -> (SchemaRef, Execution) {
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let df = self.with_own_memory_pool(df);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
         let task = self.runtime.spawn(async move {
             // Held until the task really ends: an aborted query stops only at its next yield.
@@ -203,6 +207,34 @@ impl QueryEngine {
             }
         });
         (schema, Execution { rx, task })
+    }
+
+    /// Each query's memory share, in bytes.
+    pub fn query_memory_bytes(&self) -> usize {
+        self.limits.memory_bytes / self.limits.max_concurrent.max(1)
+    }
+
+    /// The query with a memory pool of its own (its share of the total), over the shared disk
+    /// manager and caches. The pool names the largest consumers when it runs out.
+    fn with_own_memory_pool(&self, df: DataFrame) -> DataFrame {
+        let (state, plan) = df.into_parts();
+        let pool = TrackConsumersPool::new(
+            GreedyMemoryPool::new(self.query_memory_bytes()),
+            NonZeroUsize::new(3).expect("3 > 0"),
+        );
+        let runtime = RuntimeEnvBuilder::from_runtime_env(state.runtime_env())
+            .with_memory_pool(Arc::new(pool))
+            .build_arc();
+        match runtime {
+            Ok(runtime) => {
+                let state = SessionStateBuilder::new_from_existing(state)
+                    .with_runtime_env(runtime)
+                    .build();
+                DataFrame::new(state, plan)
+            }
+            // Only a misconfigured cache could fail here; the shared pool still bounds it.
+            Err(_) => DataFrame::new(state, plan),
+        }
     }
 
     /// Runs a query and collects at most `max_rows` rows; the flag says whether more existed.
@@ -262,7 +294,7 @@ impl QueryEngine {
         };
         let slot = self.slot(deadline).await?;
         let (schema, execution) = self.execute(df, slot);
-        let limit_mib = self.limits.memory_bytes / (1024 * 1024);
+        let limit_mib = self.query_memory_bytes() / (1024 * 1024);
         let name_limit = move |e: QueryError| match e {
             QueryError::ResourcesExhausted(detail) => QueryError::MemoryLimit { limit_mib, detail },
             other => other,
