@@ -110,7 +110,7 @@ struct LimitArgs {
     #[arg(long, env = "ALLMENDE_SQL_CONCURRENCY", default_value_t = 4)]
     sql_concurrency: usize,
     /// SQL queries that may wait for a free slot; further ones get 503 with Retry-After.
-    #[arg(long, env = "ALLMENDE_SQL_QUEUE", default_value_t = 8)]
+    #[arg(long, env = "ALLMENDE_SQL_QUEUE", default_value_t = 64)]
     sql_queue: usize,
 }
 

@@ -8,6 +8,7 @@ mod covering;
 mod error;
 mod export;
 mod output;
+mod result_cache;
 mod session;
 mod spatial;
 mod spatial_join;

@@ -7,12 +7,13 @@ use std::time::Duration;
 use allmende_catalog::{Catalog, Format, table_name};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{
     DataFrame, ParquetReadOptions, SQLOptions, SessionConfig, SessionContext,
 };
@@ -22,6 +23,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::error::{QueryError, Result};
+use crate::result_cache::ResultCache;
 
 /// Resource limits of public queries.
 #[derive(Debug, Clone)]
@@ -50,7 +52,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             max_json_rows: 10_000,
             max_concurrent: 4,
-            max_queued: 8,
+            max_queued: 64,
         }
     }
 }
@@ -63,6 +65,8 @@ pub struct QueryEngine {
     slots: Arc<tokio::sync::Semaphore>,
     /// Queries waiting for a slot now.
     queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Recent small results of `collect`.
+    cache: ResultCache,
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -127,6 +131,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
         runtime: QueryRuntime::new()?,
         slots,
         queued: Arc::default(),
+        cache: ResultCache::default(),
     })
 }
 
@@ -243,7 +248,11 @@ impl QueryEngine {
         sql: &str,
         max_rows: usize,
     ) -> Result<(SchemaRef, Vec<RecordBatch>, bool)> {
-        let (schema, mut stream) = self.stream_limited(sql, Some(max_rows + 1)).await?;
+        if let Some(hit) = self.cache.get(sql, max_rows) {
+            return Ok(hit.as_ref().clone());
+        }
+        let (schema, mut stream, deterministic) =
+            self.stream_limited(sql, Some(max_rows + 1)).await?;
         let mut batches = Vec::new();
         let mut rows = 0;
         let mut truncated = false;
@@ -261,6 +270,11 @@ impl QueryEngine {
                 break;
             }
         }
+        if deterministic {
+            let result = Arc::new((schema, batches, truncated));
+            self.cache.put(sql, max_rows, Arc::clone(&result));
+            return Ok(result.as_ref().clone());
+        }
         Ok((schema, batches, truncated))
     }
 
@@ -270,14 +284,17 @@ impl QueryEngine {
         &self,
         sql: &str,
     ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
-        self.stream_limited(sql, None).await
+        let (schema, stream, _) = self.stream_limited(sql, None).await?;
+        Ok((schema, stream))
     }
 
+    /// The query's stream, and whether its result depends only on the data (no volatile or
+    /// stable function such as `random()` or `now()`), so that it may be cached.
     async fn stream_limited(
         &self,
         sql: &str,
         limit: Option<usize>,
-    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
+    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>, bool)> {
         let secs = self.limits.timeout.as_secs();
         let deadline = tokio::time::Instant::now() + self.limits.timeout;
         let df = tokio::time::timeout_at(deadline, self.plan(sql))
@@ -292,6 +309,14 @@ impl QueryEngine {
             Some(n) if !explains => df.limit(0, Some(n))?,
             _ => df,
         };
+        let mut deterministic = true;
+        let _ = df.logical_plan().apply_with_subqueries(|node| {
+            if node.expressions().iter().any(depends_on_more_than_data) {
+                deterministic = false;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
         let slot = self.slot(deadline).await?;
         let (schema, execution) = self.execute(df, slot);
         let limit_mib = self.query_memory_bytes() / (1024 * 1024);
@@ -310,7 +335,7 @@ impl QueryEngine {
                 Ok(Some(Err(err))) => Some((Err(name_limit(err)), (e, true))),
             }
         });
-        Ok((schema, stream.boxed()))
+        Ok((schema, stream.boxed(), deterministic))
     }
 }
 
@@ -339,6 +364,17 @@ impl QueryEngine {
             .map_err(|_| QueryError::Timeout(self.limits.timeout.as_secs()))?
             .map_err(|e| QueryError::Execution(e.to_string()))
     }
+}
+
+/// Whether an expression calls a function that is not immutable: volatile (`random()`) or
+/// stable within one query only (`now()`, which planning turns into a constant).
+fn depends_on_more_than_data(expr: &Expr) -> bool {
+    use datafusion::logical_expr::Volatility;
+    expr.exists(|e| {
+        Ok(matches!(e, Expr::ScalarFunction(f)
+            if f.func.signature().volatility != Volatility::Immutable))
+    })
+    .unwrap_or(true)
 }
 
 /// One place in the queue, given back when the query gets its slot or gives up.
@@ -448,6 +484,26 @@ mod tests {
             .expect("query");
         assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 10);
         assert!(!truncated);
+    }
+
+    #[tokio::test]
+    async fn deterministic_results_are_cached_and_volatile_ones_not() {
+        let engine = engine().await;
+        for (sql, cached) in [
+            ("SELECT 41 + 1 AS x", true),
+            ("SELECT * FROM generate_series(1, 5)", true),
+            ("SELECT random() AS r", false),
+            ("SELECT now() AS t", false),
+            ("SELECT x FROM (SELECT random() AS x) s", false),
+            ("SELECT 1 WHERE 0.5 < (SELECT random())", false),
+        ] {
+            let first = engine.collect(sql, 10).await.expect(sql);
+            assert_eq!(engine.cache.get(sql, 10).is_some(), cached, "{sql}");
+            if cached {
+                let again = engine.collect(sql, 10).await.expect(sql);
+                assert_eq!(first.1, again.1, "{sql}");
+            }
+        }
     }
 
     #[tokio::test]

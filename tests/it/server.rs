@@ -637,11 +637,15 @@ fn sql_has_a_memory_limit() {
 #[test]
 fn sql_refuses_what_it_cannot_queue_and_keeps_serving_the_rest() {
     use std::time::Instant;
-    // The default 4 slots and 8 places in the queue, 2 s per query: of 32 runaway queries at
+    // 4 slots (the default) and 8 places in the queue, 2 s per query: of 32 runaway queries at
     // once (the issue's load), 4 run, 8 wait and the others are refused at once with
     // Retry-After, while health and downloads are still served.
     let data = demo().data.clone();
-    let server = crate::Server::start(&["serve", "--sql-timeout", "2"], &[], data);
+    let server = crate::Server::start(
+        &["serve", "--sql-timeout", "2", "--sql-queue", "8"],
+        &[],
+        data,
+    );
     let q = "SELECT count(*) FROM pegel_nrw_tageswerte a, pegel_nrw_tageswerte b \
              WHERE a.\"Mittelwert\" + b.\"Mittelwert\" > 0";
     let (tx, rx) = std::sync::mpsc::channel();
