@@ -3,6 +3,7 @@
 //!
 //! [`build_session`] is the one place the engine is set up (tables, UDFs, memory pool, limits).
 
+mod cancellation;
 mod catalog_tables;
 mod covering;
 mod date_trunc;

@@ -96,6 +96,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
         .with_runtime_env(runtime)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(crate::spatial_join::SpatialJoinRule))
+        .with_physical_optimizer_rule(Arc::new(crate::cancellation::YieldAfterJoins))
         .build();
     let ctx = SessionContext::new_with_state(state);
     geodatafusion::register(&ctx);

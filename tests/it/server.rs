@@ -511,13 +511,19 @@ fn sql_refuses_everything_but_one_read_only_query() {
 
 #[test]
 fn sql_has_a_time_limit() {
-    // A second server over the same published data with a 1 s limit; the cross join of the
-    // daily values with themselves (10^10 rows) cannot finish in that time.
+    // A second server over the same published data with a 1 s limit and a single query slot;
+    // a three-way cross join of the daily values (10^15 rows) could run for days.
     let data = demo().data.clone();
-    let server = crate::Server::start(&["serve"], &[("ALLMENDE_SQL_TIMEOUT", "1")], data);
+    let server = crate::Server::start(
+        &["serve", "--sql-concurrency", "1"],
+        &[("ALLMENDE_SQL_TIMEOUT", "1")],
+        data,
+    );
+    let runaway = "SELECT count(*) FROM pegel_nrw_tageswerte a, pegel_nrw_tageswerte b, \
+                   pegel_nrw_tageswerte c WHERE a.\"Mittelwert\" + b.\"Mittelwert\" > c.\"Mittelwert\"";
     let response = http()
         .get(server.url("/api/sql"))
-        .query(&[("q", "SELECT count(*) FROM pegel_nrw_tageswerte a, pegel_nrw_tageswerte b WHERE a.\"Mittelwert\" + b.\"Mittelwert\" > 0")])
+        .query(&[("q", runaway)])
         .send()
         .expect("GET");
     assert_eq!(response.status().as_u16(), 503);
@@ -525,6 +531,25 @@ fn sql_has_a_time_limit() {
     assert_eq!(body["code"], "QueryTimeout");
     // And it still serves.
     assert_eq!(get_json(&server.url("/health"), 200)["status"], "ok");
+    // The plan really stops. A query holds its slot until its plan has ended, and DataFusion
+    // cancels at batch boundaries, which in a nested-loop join can be seconds apart; so the
+    // next query gets the single slot once the join has stopped, long before it could finish.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let response = http()
+            .get(server.url("/api/sql"))
+            .query(&[("q", "SELECT count(*) FROM pegel_nrw_stationen")])
+            .send()
+            .expect("GET");
+        match response.status().as_u16() {
+            200 => break,
+            503 if attempts < 30 => continue,
+            status => {
+                panic!("the runaway query still holds the slot: {status} after {attempts} tries")
+            }
+        }
+    }
 }
 
 #[test]

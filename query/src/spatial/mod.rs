@@ -1,5 +1,5 @@
 //! Spatial SQL functions geodatafusion lacks: `ST_MakeEnvelope`, `ST_AsGeoJSON`,
-//! `ST_DistanceSphere`, `ST_DWithin` and `ST_Transform`.
+//! `ST_DistanceSphere`, `ST_DWithin`, `ST_Transform` and `ST_Buffer` (in metres).
 //!
 //! Geometry arguments are WKB (`Binary`, `LargeBinary`, `BinaryView` — what GeoParquet columns
 //! read as) or any geoarrow geometry geodatafusion's functions return (`ST_Point`,
@@ -7,6 +7,7 @@
 //! function reads. A null argument gives a null result; invalid WKB is an execution error.
 
 mod as_geojson;
+mod buffer;
 mod distance_sphere;
 mod dwithin;
 mod make_envelope;
@@ -31,6 +32,7 @@ pub(crate) fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(distance_sphere::DistanceSphere::new()));
     ctx.register_udf(ScalarUDF::from(dwithin::DWithin::new()));
     ctx.register_udf(ScalarUDF::from(transform::Transform::new()));
+    ctx.register_udf(ScalarUDF::from(buffer::BufferMetres::new()));
 }
 
 /// Whether `data_type` can be a geometry argument: WKB or a geoarrow native array (struct,
