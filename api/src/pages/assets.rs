@@ -1,0 +1,88 @@
+//! The bundled script, style and MapLibre worker (built by `api/build.rs` from `api/web/`),
+//! embedded in the binary and served under `/assets/`. Pages link them with `?v=<hash>`, so
+//! a browser may keep them for a year and still sees a new build at once.
+
+use std::sync::LazyLock;
+
+use axum::extract::{Path, RawQuery};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+
+struct Asset {
+    name: &'static str,
+    media_type: &'static str,
+    bytes: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "app.js",
+        media_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.js")),
+    },
+    Asset {
+        name: "app.css",
+        media_type: "text/css; charset=utf-8",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.css")),
+    },
+    Asset {
+        name: "maplibre-gl-worker.mjs",
+        media_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/maplibre-gl-worker.mjs")),
+    },
+];
+
+/// The first 16 hex digits of each asset's SHA-256, in the order of `ASSETS`.
+static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .map(|a| hex::encode(&Sha256::digest(a.bytes)[..8]))
+        .collect()
+});
+
+fn find(name: &str) -> Option<(&'static Asset, &'static str)> {
+    let i = ASSETS.iter().position(|a| a.name == name)?;
+    Some((&ASSETS[i], HASHES[i].as_str()))
+}
+
+/// The URL of an asset, with its content hash.
+pub fn url(name: &str) -> String {
+    match find(name) {
+        Some((_, hash)) => format!("/assets/{name}?v={hash}"),
+        None => format!("/assets/{name}"),
+    }
+}
+
+pub async fn serve(
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let (asset, hash) =
+        find(&file).ok_or_else(|| ApiError::not_found(format!("no asset '{file}'")))?;
+    let etag = format!("\"{hash}\"");
+    let cache = if query.as_deref() == Some(&format!("v={hash}")) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, asset.media_type)], asset.bytes).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, etag);
+    }
+    super::security_headers(h);
+    Ok(response)
+}
