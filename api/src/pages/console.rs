@@ -204,7 +204,7 @@ fn error(ctx: &PageCtx, q: &str, e: &ApiError) -> Markup {
             p { (e.description) }
             @if let Some((line, column)) = position {
                 p { (ctx.t("Zeile", "Line")) " " (line) ", " (ctx.t("Spalte", "column")) " " (column) ":" }
-                pre.query {
+                pre.query tabindex="0" {
                     @for (i, text) in q.lines().enumerate() {
                         @if i as u64 + 1 == line {
                             @let col = (column as usize).saturating_sub(1);

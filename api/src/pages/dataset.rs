@@ -495,7 +495,7 @@ fn versions(ctx: &PageCtx, base: &BaseUrl, m: &Manifest) -> Markup {
     html! {
         p { (ctx.t("Jede Version bleibt unter ihrer Adresse unverändert abrufbar; die Prüfsumme (SHA-256) belegt, welche Datei gemeint ist.",
                    "Every version stays unchanged at its address; the checksum (SHA-256) proves which file is meant.")) }
-        ol.plain reversed {
+        ul.plain #version-list {
             @for v in m.versions.iter().rev() {
                 li {
                     h3 { (ctx.t("Version", "Version")) " " (v.number) " · " (v.created.format("%Y-%m-%d %H:%M UTC")) " · "
@@ -520,7 +520,7 @@ fn versions(ctx: &PageCtx, base: &BaseUrl, m: &Manifest) -> Markup {
                         @let url = base.join(&format!("/api/datasets/{}/versions/{}/download.{ext}", m.id, v.number));
                         details {
                             summary { (ctx.t("Diese Version zitieren", "Cite this version")) }
-                            pre data-copy { (format!("{} ({}): {}. {} {}, {}. {}: {}. {} {}: {}. SHA-256: {}",
+                            pre data-copy tabindex="0" { (format!("{} ({}): {}. {} {}, {}. {}: {}. {} {}: {}. SHA-256: {}",
                                 m.meta.publisher, v.created.format("%Y"), m.meta.title,
                                 ctx.t("Version", "Version"), v.number, v.created.format("%Y-%m-%d"),
                                 ctx.t("Lizenz", "Licence"), licence,
@@ -571,24 +571,24 @@ fn snippets(ctx: &PageCtx, base: &BaseUrl, m: &Manifest, latest: &Version, table
     };
     html! {
         h3 { "curl" }
-        pre data-copy { code { (curl) } }
+        pre data-copy tabindex="0" { code { (curl) } }
         h3 { "Python" }
-        pre data-copy { code { (python) } }
+        pre data-copy tabindex="0" { code { (python) } }
         h3 { "R" }
-        pre data-copy { code { (r) } }
+        pre data-copy tabindex="0" { code { (r) } }
         @if spatial {
             h3 { "QGIS" }
             p { (ctx.t("Layer → Layer hinzufügen → WFS / OGC API – Features, mit dieser Adresse; die Sammlung heißt",
                        "Layer → Add Layer → WFS / OGC API – Features, with this address; the collection is called")) " " code { (id) } "." }
-            pre data-copy { code { (base.join("/ogc")) } }
+            pre data-copy tabindex="0" { code { (base.join("/ogc")) } }
             p { (ctx.t("Direkt als Sammlung:", "The collection itself:")) }
-            pre data-copy { code { (base.join(&format!("/ogc/collections/{id}"))) } }
+            pre data-copy tabindex="0" { code { (base.join(&format!("/ogc/collections/{id}"))) } }
             p { (ctx.t("Oder als Vektorlayer über HTTP(S) (FlatGeobuf, lädt nur den sichtbaren Ausschnitt):",
                        "Or as a vector layer over HTTP(S) (FlatGeobuf, loads only what is in view):")) }
-            pre data-copy { code { (url("fgb")) } }
+            pre data-copy tabindex="0" { code { (url("fgb")) } }
         }
         h3 { "SQL" }
-        pre data-copy { code { (sql) } }
+        pre data-copy tabindex="0" { code { (sql) } }
         p {
             a href=(ctx.href("/sql", &[("q", &sql)])) { (ctx.t("In der SQL-Konsole öffnen", "Open in the SQL console")) }
             " · "

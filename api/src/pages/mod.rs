@@ -300,7 +300,7 @@ fn content_security_policy() -> String {
         .map(|o| format!(" {o}"))
         .unwrap_or_default();
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'{basemap}; \
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{basemap}; \
          connect-src 'self'{basemap}; worker-src 'self'; font-src 'self'; object-src 'none'; \
          base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
