@@ -444,3 +444,59 @@ fn browser_walk_search_map_chart_download_sql_with_axe() {
     assert!(stdout.contains("all browser checks passed"));
     assert!(shots.join("03-gauge-stations-map.png").exists());
 }
+
+#[test]
+fn a_configured_basemap_is_the_one_other_origin_the_pages_allow() {
+    // A second server over the demo's data root, with a basemap configured.
+    let server = crate::Server::start(
+        &["serve"],
+        &[(
+            "ALLMENDE_BASEMAP_URL",
+            "https://tiles.example.org/osm/{z}/{x}/{y}.png",
+        )],
+        demo().data.clone(),
+    );
+    let response = http()
+        .get(server.url("/datasets/wahlbezirke-karlsruhe"))
+        .send()
+        .expect("GET");
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let html = response.text().expect("body");
+    assert!(
+        csp.contains("img-src 'self' data: https://tiles.example.org;"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("connect-src 'self' https://tiles.example.org;"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(html.contains("data-basemap=\"https://tiles.example.org/osm/{z}/{x}/{y}.png\""));
+    // Without one (the demo), no other origin appears anywhere in the policy.
+    let (headers, _) = page("/datasets/wahlbezirke-karlsruhe", &[], 200);
+    assert!(
+        !headers["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .contains("example")
+    );
+}
+
+#[test]
+fn home_lists_the_most_viewed_datasets() {
+    // Fewer datasets than the list holds, so a viewed one is always on it.
+    page("/datasets/haushalt-wesel-2017", &[], 200);
+    let (_, html) = page("/", &[], 200);
+    let section = &html[html
+        .find("<h2 id=\"most-used\">Meistgenutzt</h2>")
+        .expect("section")..];
+    assert!(
+        section.contains(
+            "<a href=\"/datasets/haushalt-wesel-2017\">Haushaltsplan 2017 der Stadt Wesel</a>"
+        ),
+        "{section}"
+    );
+}

@@ -145,6 +145,21 @@ async fn render(state: &AppState, ctx: &PageCtx, home: bool) -> Result<Response,
                 }
                 @if home {
                     p { a href=(ctx.href("/datasets", &[])) { (ctx.t("Alle Datensätze ansehen", "See all datasets")) } }
+                    @let used: Vec<_> = super::usage::most_viewed(5)
+                        .into_iter()
+                        .filter_map(|(id, views)| snapshot.catalog.get(&id).map(|m| (m, views)))
+                        .collect();
+                    @if !used.is_empty() {
+                        h2 #most-used { (ctx.t("Meistgenutzt", "Most used")) }
+                        ol.results aria-labelledby="most-used" {
+                            @for (m, views) in &used {
+                                li {
+                                    a href=(ctx.href(&format!("/datasets/{}", m.id), &[])) { (m.meta.title) }
+                                    " " span.muted { "(" (human_count(ctx.lang, *views)) " " (if *views == 1 { ctx.t("Aufruf", "view") } else { ctx.t("Aufrufe", "views") }) ")" }
+                                }
+                            }
+                        }
+                    }
                 } @else if pages > 1 {
                     nav.pager aria-label=(ctx.t("Seiten", "Pages")) {
                         @let page_s = |p: usize| p.to_string();

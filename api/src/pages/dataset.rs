@@ -48,6 +48,7 @@ async fn render(
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' has no published version")))?;
     let table = table_name(&m.id);
     let spatial = latest.geometry.is_some();
+    super::usage::count_view(&m.id);
 
     let mut alternates = vec![Alternate::new(
         "application/json",

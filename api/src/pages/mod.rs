@@ -12,6 +12,7 @@ mod assets;
 mod catalogue;
 mod console;
 mod dataset;
+mod usage;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
