@@ -233,7 +233,7 @@ print(json.dumps({"first": names[0], "last": names[-1], "twenty_first": names[20
         (rows.len(), rows[0].to_owned())
     };
     let name_cell = |name: &serde_json::Value| {
-        format!("<td class=\"cell\">{}</td>", name.as_str().expect("name"))
+        format!("<td class=\"short\">{}</td>", name.as_str().expect("name"))
     };
     let (_, html) = page("/datasets/pegel-nrw-stationen?sort=Name", &[], 200);
     let (rows, first) = first_cell(&html);
@@ -499,4 +499,30 @@ fn home_lists_the_most_viewed_datasets() {
         ),
         "{section}"
     );
+}
+
+#[test]
+fn programs_asking_a_page_for_data_are_sent_to_it() {
+    let id = "pegel-nrw-stationen";
+    for (accept, path) in [
+        ("application/json", format!("/api/datasets/{id}")),
+        (
+            "application/geo+json",
+            format!("/api/datasets/{id}/download.geojson"),
+        ),
+        (
+            "text/turtle, application/json;q=0.5",
+            format!("/api/datasets/{id}/dcat.ttl"),
+        ),
+    ] {
+        let response = get(&format!("/datasets/{id}"), &[("Accept", accept)]);
+        assert_eq!(response.status().as_u16(), 200, "{accept}");
+        assert_eq!(response.url().path(), path, "{accept}");
+    }
+    let response = get("/datasets?q=Pegel", &[("Accept", "application/json")]);
+    assert_eq!(response.url().as_str(), demo().url("/api/datasets?q=Pegel"));
+    // What browsers send gets the page.
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    page(&format!("/datasets/{id}"), &[("Accept", browser)], 200);
+    page(&format!("/datasets/{id}"), &[("Accept", "*/*")], 200);
 }

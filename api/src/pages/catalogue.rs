@@ -2,6 +2,7 @@
 
 use allmende_catalog::{Manifest, SearchQuery, Sort, licence_by_id};
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use maud::{Markup, html};
 
@@ -19,19 +20,24 @@ const FACETS: [(&str, &str, &str); 4] = [
     ("format", "Format", "Format"),
 ];
 
-pub async fn home(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    render(&state, &ctx, true)
+pub async fn home(State(state): State<AppState>, ctx: PageCtx, headers: HeaderMap) -> Response {
+    render(&state, &ctx, &headers, true)
         .await
         .unwrap_or_else(|e| error_page(&ctx, e))
 }
 
-pub async fn search(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    render(&state, &ctx, false)
+pub async fn search(State(state): State<AppState>, ctx: PageCtx, headers: HeaderMap) -> Response {
+    render(&state, &ctx, &headers, false)
         .await
         .unwrap_or_else(|e| error_page(&ctx, e))
 }
 
-async fn render(state: &AppState, ctx: &PageCtx, home: bool) -> Result<Response, ApiError> {
+async fn render(
+    state: &AppState,
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    home: bool,
+) -> Result<Response, ApiError> {
     let page: usize = match ctx.param("page") {
         Some(p) => p
             .parse()
@@ -94,6 +100,9 @@ async fn render(state: &AppState, ctx: &PageCtx, home: bool) -> Result<Response,
     let json_href = super::with_query("/api/datasets", &current);
     let mut alternates = vec![Alternate::new("application/json", json_href, "JSON")];
     alternates.extend(dcat_alternates("/catalog"));
+    if let Some(redirect) = super::negotiate(headers, &alternates) {
+        return Ok(redirect);
+    }
     let pages = result.total.div_ceil(PAGE_SIZE).max(1);
     let content = html! {
         h1 { (title) }

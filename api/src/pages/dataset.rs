@@ -4,6 +4,7 @@
 
 use allmende_catalog::{Column, Manifest, Version, licence_by_id, table_name};
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::{Value, json};
@@ -17,6 +18,8 @@ use crate::state::{AppState, Snapshot};
 
 /// Rows per page of the table preview.
 const PREVIEW_ROWS: usize = 20;
+/// Cells up to this many characters (dates, names, codes) are kept on one line.
+const SHORT: usize = 20;
 /// At most this many series (e.g. gauges) are offered in the chart's selection.
 const MAX_SERIES: usize = 1000;
 
@@ -25,9 +28,10 @@ pub async fn page(
     Path(id): Path<String>,
     ctx: PageCtx,
     base: Result<BaseUrl, ApiError>,
+    headers: HeaderMap,
 ) -> Response {
     let base = base.unwrap_or_else(|_| BaseUrl("http://localhost".to_owned()));
-    render(&state, &id, &ctx, &base)
+    render(&state, &id, &ctx, &base, &headers)
         .await
         .unwrap_or_else(|e| error_page(&ctx, e))
 }
@@ -37,6 +41,7 @@ async fn render(
     id: &str,
     ctx: &PageCtx,
     base: &BaseUrl,
+    headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot().await?;
     let m = snapshot
@@ -69,6 +74,9 @@ async fn render(
         "CSV",
     ));
 
+    if let Some(redirect) = super::negotiate(headers, &alternates) {
+        return Ok(redirect);
+    }
     let preview = preview(&snapshot, ctx, m, latest).await?;
     let chart = chart(&snapshot, ctx, m, latest).await?;
     let content = html! {
@@ -290,7 +298,9 @@ async fn preview(
                         @for row in &rows {
                             tr {
                                 @for (value, numeric) in row {
-                                    @if *numeric { td.num { (value) } } @else { td.cell { (value) } }
+                                    @if *numeric { td.num { (value) } }
+                                    @else if value.chars().count() <= SHORT { td.short { (value) } }
+                                    @else { td.cell { (value) } }
                                 }
                             }
                         }

@@ -190,6 +190,51 @@ impl Alternate {
     }
 }
 
+/// Content negotiation for programs that ask a page's URL for data: when `Accept` names one
+/// of the page's alternate media types and not HTML, a 303 to that form. Browsers always
+/// accept `text/html`, so they get the page.
+pub fn negotiate(headers: &axum::http::HeaderMap, alternates: &[Alternate]) -> Option<Response> {
+    let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+    let ranges: Vec<(&str, f32)> = accept
+        .split(',')
+        .map(|r| {
+            let mut parts = r.split(';');
+            let range = parts.next().unwrap_or("").trim();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse().ok())
+                .unwrap_or(1.0);
+            (range, q)
+        })
+        .filter(|(_, q)| *q > 0.0)
+        .collect();
+    if ranges
+        .iter()
+        .any(|(r, _)| *r == "text/html" || *r == "application/xhtml+xml")
+    {
+        return None;
+    }
+    let best = ranges
+        .iter()
+        .filter_map(|(range, q)| {
+            let a = alternates.iter().find(|a| a.media_type == *range)?;
+            Some((a, *q))
+        })
+        .fold(None::<(&Alternate, f32)>, |best, (a, q)| match best {
+            Some((_, b)) if b >= q => best,
+            _ => Some((a, q)),
+        })?;
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, best.0.href.clone())],
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Accept"));
+    Some(response)
+}
+
 /// The DCAT alternates of a resource whose DCAT documents are at `{stem}.{ttl,jsonld,rdf}`.
 pub fn dcat_alternates(stem: &str) -> [Alternate; 3] {
     [
@@ -275,6 +320,11 @@ pub fn html_response(status: StatusCode, markup: Markup) -> Response {
         markup.into_string(),
     )
         .into_response();
+    // The same URL answers programs with a redirect to data, and speaks two languages.
+    response.headers_mut().append(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Language"),
+    );
     security_headers(response.headers_mut());
     response
 }
