@@ -7,10 +7,10 @@
 //   download link returns the file whose SHA-256 the page states → the SQL console runs a
 //   query and shows its rows, maps a geometry result, and marks an error at its position.
 //
-// No request may leave 127.0.0.1, and no Content-Security-Policy violation or script error
+// No request may leave 127.0.0.1 (the demo server, and the basemap test's tile server), and no Content-Security-Policy violation or script error
 // may occur. Screenshots of every step go to the folder given as the second argument.
 //
-// usage: node tests/browser/pages.mjs <base url> <screenshot folder>
+// usage: node tests/browser/pages.mjs <base url> <screenshot folder> [<base url with basemap>]
 import { createRequire } from "node:module";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -22,13 +22,23 @@ const require = createRequire(join(here, "../../api/web/package.json"));
 const { chromium } = require("playwright-core");
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
-const [base, shots] = process.argv.slice(2);
+// The optional third argument is a second server of the same data with a basemap configured
+// (ALLMENDE_BASEMAP_URL pointing at a tile server on 127.0.0.1).
+const [base, shots, basemapBase] = process.argv.slice(2);
 if (!base || !shots) {
-  console.error("usage: node pages.mjs <base url> <screenshot folder>");
+  console.error("usage: node pages.mjs <base url> <screenshot folder> [<base url with basemap>]");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
 const origin = new URL(base).origin;
+const local = (url) => {
+  if (url.startsWith("data:") || url.startsWith("blob:")) return true;
+  try {
+    return new URL(url).hostname === "127.0.0.1";
+  } catch {
+    return false;
+  }
+};
 
 const failures = [];
 const check = (ok, message) => {
@@ -48,13 +58,14 @@ const problems = [];
 // Every request of the pages and their workers; anything not to our server is refused and noted.
 await context.route("**/*", (route) => {
   const url = route.request().url();
-  if (url.startsWith(`${origin}/`) || url.startsWith("data:") || url.startsWith("blob:")) return route.continue();
+  if (local(url)) return route.continue();
   outside.push(url);
   return route.abort();
 });
+const requested = [];
 context.on("request", (r) => {
-  const u = r.url();
-  if (!u.startsWith(`${origin}/`) && !u.startsWith("data:") && !u.startsWith("blob:")) outside.push(u);
+  requested.push(r.url());
+  if (!local(r.url())) outside.push(r.url());
 });
 const page = await context.newPage();
 page.on("console", (m) => {
@@ -88,6 +99,18 @@ await page.goto(`${base}/`);
 check((await page.getAttribute("html", "lang")) === "de", "home: German by default");
 await axe("home");
 await shot("home");
+// Keyboard: the first Tab lands on the skip link, which is visible and outlined, and leads
+// to the main content; the next Tabs reach the navigation.
+await page.keyboard.press("Tab");
+const skip = await page.evaluate(() => {
+  const a = document.activeElement;
+  const style = getComputedStyle(a);
+  const box = a.getBoundingClientRect();
+  return { cls: a.className, outline: style.outlineStyle, width: parseFloat(style.outlineWidth), visible: box.left >= 0 && box.width > 0 };
+});
+check(skip.cls === "skip" && skip.outline === "solid" && skip.width >= 2 && skip.visible, `keyboard: Tab shows the skip link with a focus outline (${JSON.stringify(skip)})`);
+await page.keyboard.press("Enter");
+check((await page.evaluate(() => document.activeElement.id)) === "main", "keyboard: the skip link moves focus to the main content");
 await page.getByLabel("Datensätze durchsuchen").fill("Pegel");
 await Promise.all([page.waitForURL(/\/datasets\?/), page.keyboard.press("Enter")]);
 const titles = await page.locator("ol.results h3").allTextContents();
@@ -226,7 +249,30 @@ const overflow = await page.evaluate(() => document.documentElement.scrollWidth 
 check(overflow <= 0, `360 px wide: no sideways scrolling of the page (${overflow} px)`);
 await shot("dataset-english-360px");
 
-check(outside.length === 0, `no request left ${origin} (${[...new Set(outside)].slice(0, 5).join(", ")})`);
+// 7. With a basemap: its tiles are drawn under the data, and the CSP lets them in.
+if (basemapBase) {
+  await page.setViewportSize({ width: 1100, height: 900 });
+  await page.goto(`${basemapBase}/datasets/wahlbezirke-karlsruhe`);
+  await page.waitForFunction(() => document.querySelector(".map")?.dataset.ready, null, { timeout: 60000 });
+  await page.locator(".map").scrollIntoViewIfNeeded();
+  const tile = await page.evaluate(() => {
+    const canvas = window.allmende.maps[0].getCanvas();
+    const copy = document.createElement("canvas");
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const g = copy.getContext("2d");
+    g.drawImage(canvas, 0, 0);
+    return Array.from(g.getImageData(3, canvas.height - 3, 1, 1).data);
+  });
+  const tileOrigin = new URL(await page.getAttribute(".map", "data-basemap")).origin;
+  const tiles = requested.filter((u) => u.startsWith(`${tileOrigin}/`)).length;
+  // The tile server's tiles are one pixel of #3c8d2f, stretched over the tile.
+  const green = Math.abs(tile[0] - 0x3c) < 12 && Math.abs(tile[1] - 0x8d) < 12 && Math.abs(tile[2] - 0x2f) < 12;
+  check(tiles > 0 && green, `basemap: ${tiles} tiles from ${tileOrigin} drawn under the data (${tile})`);
+  await shot("basemap", false);
+}
+
+check(outside.length === 0, `no request left 127.0.0.1 (${[...new Set(outside)].slice(0, 5).join(", ")})`);
 check(problems.length === 0, `no CSP violation or script error (${problems.slice(0, 5).join(" | ")})`);
 
 await browser.close();

@@ -428,10 +428,20 @@ fn browser_walk_search_map_chart_download_sql_with_axe() {
         return;
     }
     let shots = repo().join("target/browser-test");
+    let tiles = tile_server();
+    let with_basemap = crate::Server::start(
+        &["serve"],
+        &[(
+            "ALLMENDE_BASEMAP_URL",
+            &format!("{tiles}/{{z}}/{{x}}/{{y}}.png"),
+        )],
+        demo().data.clone(),
+    );
     let out = Command::new("node")
         .arg(repo().join("tests/browser/pages.mjs"))
         .arg(&demo().base)
         .arg(&shots)
+        .arg(&with_basemap.base)
         .output()
         .expect("node");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -525,4 +535,37 @@ fn programs_asking_a_page_for_data_are_sent_to_it() {
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     page(&format!("/datasets/{id}"), &[("Accept", browser)], 200);
     page(&format!("/datasets/{id}"), &[("Accept", "*/*")], 200);
+}
+
+/// A tile server on 127.0.0.1 that answers every request with the same tile: a 1×1 PNG of
+/// #3c8d2f (written with Python's zlib), readable cross-origin as a map's fetch needs.
+fn tile_server() -> String {
+    const PNG: [u8; 69] = [
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90,
+        0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xb0,
+        0xe9, 0xd5, 0x07, 0x00, 0x02, 0x01, 0x00, 0xf9, 0xde, 0x88, 0xc7, 0x6c, 0x00, 0x00, 0x00,
+        0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let mut stream = &stream;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\
+                 Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
+                PNG.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&PNG);
+        }
+    });
+    format!("http://{address}")
 }
