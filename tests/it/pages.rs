@@ -402,6 +402,21 @@ fn assets_are_ours_cached_by_hash_and_revalidated() {
         assert_eq!(response.headers()["cache-control"], "no-cache");
     }
     assert_eq!(get("/assets/nothing.js", &[]).status().as_u16(), 404);
+
+    // Browsers that accept gzip get the build's gzip copy; Python's gzip unpacks it to the
+    // same bytes.
+    let zipped = get(url, &[("Accept-Encoding", "gzip, br")]);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_ne!(zipped.headers()["etag"].to_str().expect("etag"), etag);
+    let zipped = zipped.bytes().expect("body");
+    assert!(zipped.len() < script.len() / 2, "{}", zipped.len());
+    let file = crate::scratch("pages-gzip").join("app.js.gz");
+    std::fs::write(&file, &zipped).expect("write");
+    let unpacked = python(
+        "import gzip, hashlib, json, sys\nprint(json.dumps(hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest()))",
+        &[&file],
+    );
+    assert_eq!(unpacked, sha256_hex(script.as_bytes()));
 }
 
 /// Whether the browser test's tools are here; skips with a message, or fails under CI.

@@ -1,6 +1,7 @@
 //! The bundled script, style and MapLibre worker (built by `api/build.rs` from `api/web/`),
 //! embedded in the binary and served under `/assets/`. Pages link them with `?v=<hash>`, so
-//! a browser may keep them for a year and still sees a new build at once.
+//! a browser may keep them for a year and still sees a new build at once. Browsers that accept
+//! gzip get the build's gzip copy (a quarter of the bytes; nothing is compressed per request).
 
 use std::sync::LazyLock;
 
@@ -15,6 +16,7 @@ struct Asset {
     name: &'static str,
     media_type: &'static str,
     bytes: &'static [u8],
+    gzip: &'static [u8],
 }
 
 const ASSETS: &[Asset] = &[
@@ -22,16 +24,19 @@ const ASSETS: &[Asset] = &[
         name: "app.js",
         media_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.js")),
+        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.js.gz")),
     },
     Asset {
         name: "app.css",
         media_type: "text/css; charset=utf-8",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.css")),
+        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.css.gz")),
     },
     Asset {
         name: "maplibre-gl-worker.mjs",
         media_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/maplibre-gl-worker.mjs")),
+        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/web/maplibre-gl-worker.mjs.gz")),
     },
 ];
 
@@ -63,7 +68,16 @@ pub async fn serve(
 ) -> Result<Response, ApiError> {
     let (asset, hash) =
         find(&file).ok_or_else(|| ApiError::not_found(format!("no asset '{file}'")))?;
-    let etag = format!("\"{hash}\"");
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(accepts_gzip);
+    // A strong ETag names one representation, so the gzip copy has its own.
+    let etag = if gzip {
+        format!("\"{hash}-gz\"")
+    } else {
+        format!("\"{hash}\"")
+    };
     let cache = if query.as_deref() == Some(&format!("v={hash}")) {
         "public, max-age=31536000, immutable"
     } else {
@@ -75,14 +89,54 @@ pub async fn serve(
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
+    } else if gzip {
+        (
+            [
+                (header::CONTENT_TYPE, asset.media_type),
+                (header::CONTENT_ENCODING, "gzip"),
+            ],
+            asset.gzip,
+        )
+            .into_response()
     } else {
         ([(header::CONTENT_TYPE, asset.media_type)], asset.bytes).into_response()
     };
     let h = response.headers_mut();
+    h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if let Ok(etag) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, etag);
     }
     super::security_headers(h);
     Ok(response)
+}
+
+/// Whether an `Accept-Encoding` value accepts gzip (listed, or `*`, without `q=0`).
+fn accepts_gzip(value: &str) -> bool {
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
+        });
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_when_accepted_and_not_refused() {
+        assert!(accepts_gzip("gzip, deflate, br, zstd"));
+        assert!(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip("identity"));
+        assert!(!accepts_gzip("gzip;q=0, br"));
+        assert!(!accepts_gzip("br"));
+    }
 }
