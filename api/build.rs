@@ -1,5 +1,6 @@
 //! Bundles the HTML pages' script and style (`web/`: MapLibre, uPlot and our code, pinned by
-//! `web/package-lock.json`) into `OUT_DIR/web`, from where `src/pages/assets.rs` embeds them.
+//! `web/package-lock.json`) into `OUT_DIR/web`, and writes `OUT_DIR/assets.rs`, the list
+//! through which `src/pages/assets.rs` embeds every file of the bundle.
 //!
 //! Runs `npm ci` when `web/node_modules` is missing or older than the lockfile, then the
 //! bundle step (`node web/build.mjs`, esbuild). Cargo reruns this script when anything under
@@ -51,7 +52,42 @@ fn main() -> ExitCode {
             "{message}\nBundling api/web failed (esbuild); see the output above."
         ));
     }
-    ExitCode::SUCCESS
+    match asset_list(&out) {
+        Ok(list) => match std::fs::write(out.with_file_name("assets.rs"), list) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&format!("could not write the asset list: {e}")),
+        },
+        Err(e) => fail(&format!(
+            "could not list the bundle in {}: {e}",
+            out.display()
+        )),
+    }
+}
+
+/// The Rust expression `&[Asset { … }, …]` embedding every file of the bundle (chunk names
+/// carry a hash, so the list is read from the folder), each with its gzip copy.
+fn asset_list(out: &Path) -> std::io::Result<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.ends_with(".gz"))
+        .collect();
+    names.sort();
+    let mut list = String::from("&[\n");
+    for name in names {
+        let media_type = match name.rsplit('.').next() {
+            Some("js" | "mjs") => "text/javascript; charset=utf-8",
+            Some("css") => "text/css; charset=utf-8",
+            _ => "application/octet-stream",
+        };
+        let path = out.join(&name);
+        let gzip = out.join(format!("{name}.gz"));
+        list.push_str(&format!(
+            "    Asset {{ name: {name:?}, media_type: {media_type:?}, bytes: include_bytes!({path:?}), gzip: include_bytes!({gzip:?}) }},\n"
+        ));
+    }
+    list.push(']');
+    Ok(list)
 }
 
 /// True when `output` is missing or older than `input`.

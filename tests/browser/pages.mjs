@@ -120,6 +120,8 @@ check(
 );
 await axe("search results");
 await shot("search-pegel");
+const chunks = requested.filter((u) => u.includes("/assets/chunk-"));
+check(chunks.length === 0, `home and search load no map or chart code (${chunks.join(", ")})`);
 
 // 2. The gauge stations: the map shows the gauges.
 await page.getByRole("link", { name: "Pegelstationen in Nordrhein-Westfalen" }).click();

@@ -1,6 +1,7 @@
 //! The bundled script, style and MapLibre worker (built by `api/build.rs` from `api/web/`),
-//! embedded in the binary and served under `/assets/`. Pages link them with `?v=<hash>`, so
-//! a browser may keep them for a year and still sees a new build at once. Browsers that accept
+//! embedded in the binary and served under `/assets/`. Pages link them with `?v=<hash>`, and
+//! the chunks have their hash in the name, so a browser may keep them for a year and still
+//! sees a new build at once. Browsers that accept
 //! gzip get the build's gzip copy (a quarter of the bytes; nothing is compressed per request).
 
 use std::sync::LazyLock;
@@ -19,26 +20,9 @@ struct Asset {
     gzip: &'static [u8],
 }
 
-const ASSETS: &[Asset] = &[
-    Asset {
-        name: "app.js",
-        media_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.js")),
-        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.js.gz")),
-    },
-    Asset {
-        name: "app.css",
-        media_type: "text/css; charset=utf-8",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.css")),
-        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/web/app.css.gz")),
-    },
-    Asset {
-        name: "maplibre-gl-worker.mjs",
-        media_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!(concat!(env!("OUT_DIR"), "/web/maplibre-gl-worker.mjs")),
-        gzip: include_bytes!(concat!(env!("OUT_DIR"), "/web/maplibre-gl-worker.mjs.gz")),
-    },
-];
+/// Every file of the bundle, listed by `api/build.rs`: `app.js`, `app.css`, the chunks
+/// `app.js` loads for maps and charts (`chunk-<hash>.js`), MapLibre's worker.
+const ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// The first 16 hex digits of each asset's SHA-256, in the order of `ASSETS`.
 static HASHES: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -78,7 +62,8 @@ pub async fn serve(
     } else {
         format!("\"{hash}\"")
     };
-    let cache = if query.as_deref() == Some(&format!("v={hash}")) {
+    // Chunk names carry their content hash themselves.
+    let cache = if query.as_deref() == Some(&format!("v={hash}")) || file.starts_with("chunk-") {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"

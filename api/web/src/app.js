@@ -2,11 +2,9 @@
 // this adds the map, the chart, copy buttons and keyboard shortcuts. No inline scripts: the
 // pages pass what these need in data-* attributes, and the Content-Security-Policy allows
 // scripts, styles, workers and fetches from this server only.
-import * as maplibregl from "maplibre-gl";
-import uPlot from "uplot";
-import "maplibre-gl/dist/maplibre-gl.css";
-import "uplot/dist/uPlot.min.css";
-import "./style.css";
+//
+// MapLibre and uPlot are loaded only by pages that have a map or a chart (esbuild splits them
+// into chunks of their own), so the catalogue pages stay small on a phone.
 
 // Exposed for the browser test, which reads the map's canvas and the chart's state.
 const allmende = (window.allmende = { maps: [], charts: [] });
@@ -42,7 +40,15 @@ const literal = (value) => `'${String(value).replaceAll("'", "''")}'`;
 
 // --- map -------------------------------------------------------------------------------
 
-maplibregl.setWorkerUrl(new URL("/assets/maplibre-gl-worker.mjs", location.href).href);
+let maplibregl;
+
+async function loadMaplibre() {
+  if (!maplibregl) {
+    maplibregl = await import("maplibre-gl");
+    maplibregl.setWorkerUrl(new URL("/assets/maplibre-gl-worker.mjs", location.href).href);
+  }
+  return maplibregl;
+}
 
 function mapStyle(basemap) {
   const style = {
@@ -64,7 +70,8 @@ function propertiesTable(properties) {
   return el("table", { class: "popup" }, [el("tbody", {}, rows)]);
 }
 
-function setupMap(node) {
+async function setupMap(node) {
+  await loadMaplibre();
   const status = node.querySelector(".status");
   const container = el("div", { class: "map-canvas" });
   node.prepend(container);
@@ -143,7 +150,10 @@ function setupMap(node) {
 const palette = ["#0b6e99", "#6d28d9", "#15803d", "#b45309"];
 const thresholdColours = ["#ca8a04", "#ea580c", "#b91c1c", "#7f1d1d"];
 
+let uPlot;
+
 async function drawChart(node) {
+  uPlot ??= (await import("uplot")).default;
   const spec = JSON.parse(node.dataset.chart);
   const select = node.querySelector("select");
   const status = node.querySelector(".status");
