@@ -225,6 +225,13 @@ const firstCell = await page.locator("table.result tbody tr td").first().innerTe
 check(rows === 5 && firstCell === "Ahlen", `SQL console: 5 rows, the first "${firstCell}"`);
 await axe("SQL console with result");
 await shot("sql-result");
+const [csv] = await Promise.all([page.waitForEvent("download"), page.locator("ul.downloads a", { hasText: "CSV" }).click()]);
+const csvText = readFileSync(await csv.path(), "utf8").replace(/^\uFEFF/, "");
+const csvLines = csvText.trim().split(/\r?\n/);
+check(
+  csvLines.length === 6 && csvLines[0] === "Name,Gewaesser,Informationsstufe 1" && csvLines[1].startsWith("Ahlen,"),
+  `SQL console: the result downloads as CSV (${csvLines.length} lines, "${csvLines[0]}")`,
+);
 
 await page.getByLabel("Abfrage").fill(`SELECT "Wahlbezirksname", geometry FROM wahlbezirke_karlsruhe ORDER BY "Wahlbezirksnummer" LIMIT 20`);
 await Promise.all([page.waitForURL(/\/sql\?/), page.getByRole("button", { name: "Ausführen" }).click()]);
@@ -250,6 +257,7 @@ await page.setViewportSize({ width: 360, height: 800 });
 const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 check(overflow <= 0, `360 px wide: no sideways scrolling of the page (${overflow} px)`);
 await shot("dataset-english-360px");
+await axe("dataset page in English at 360 px");
 
 // 7. With a basemap: its tiles are drawn under the data, and the CSP lets them in.
 if (basemapBase) {
