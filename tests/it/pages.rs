@@ -127,6 +127,13 @@ fn english_by_accept_language_or_by_the_switch() {
     );
     let (_, html) = page("/", &[("Accept-Language", "en")], 200);
     assert!(html.contains("href=\"/?lang=de\""));
+    assert!(
+        !html.contains("name=\"lang\""),
+        "the browser's language needs no field"
+    );
+    // The search form keeps a chosen language (a GET form drops its action's query).
+    let (_, html) = page("/?lang=en", &[], 200);
+    assert!(html.contains("<input type=\"hidden\" name=\"lang\" value=\"en\">"));
     let (_, html) = page("/?lang=de", &[("Accept-Language", "en")], 200);
     assert!(html.contains("<html lang=\"de\">"));
 }

@@ -110,10 +110,10 @@ async fn render(
             p { (ctx.t("Finden Sie Daten Ihrer Stadt, sehen Sie sie auf Karte und Diagramm an, laden Sie sie herunter oder fragen Sie sie mit SQL ab.",
                        "Find your town's data, see it on a map and a chart, download it or ask it in SQL.")) }
         }
-        form.search role="search" action=(ctx.href("/datasets", &[])) method="get" {
+        form.search role="search" action="/datasets" method="get" {
             label for="q" { (ctx.t("Datensätze durchsuchen", "Search datasets")) }
             input #q type="search" name="q" value=(ctx.param("q").unwrap_or("")) autocomplete="off";
-            @if ctx.lang == super::Lang::En { input type="hidden" name="lang" value="en"; }
+            (ctx.lang_field())
             button type="submit" { (ctx.t("Suchen", "Search")) }
         }
         div.layout {

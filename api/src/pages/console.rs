@@ -75,7 +75,7 @@ async fn render(state: &AppState, ctx: &PageCtx) -> Result<Response, ApiError> {
                         (q.as_deref().unwrap_or(&example))
                     }
                     p.muted #sql-help { (ctx.t("Strg+Eingabe führt die Abfrage aus.", "Ctrl+Enter runs the query.")) }
-                    @if ctx.lang == super::Lang::En { input type="hidden" name="lang" value="en"; }
+                    (ctx.lang_field())
                     button type="submit" { (ctx.t("Ausführen", "Run")) }
                 }
                 @match (&q, outcome) {

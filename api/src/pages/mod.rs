@@ -137,6 +137,14 @@ impl PageCtx {
         with_query(path, &pairs)
     }
 
+    /// A form's hidden `lang` field that keeps an explicitly chosen language (a GET form
+    /// drops the query of its action).
+    pub fn lang_field(&self) -> Markup {
+        html! {
+            @if self.explicit { input type="hidden" name="lang" value=(self.lang.code()); }
+        }
+    }
+
     /// This page in the other language.
     fn switch(&self) -> String {
         let other = match self.lang {
