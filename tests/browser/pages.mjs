@@ -174,7 +174,13 @@ await page.waitForSelector(".maplibregl-popup", { timeout: 10000 });
 const popup = await page.locator(".maplibregl-popup").innerText();
 check(popup.includes(mapState.click.name), `map: clicking a gauge shows its properties (${mapState.click.name})`);
 await shot("gauge-stations-map", false);
-await page.keyboard.press("Escape");
+// Without a pointer: the feature list opens a gauge's properties too.
+await page.locator(".maplibregl-popup-close-button").click();
+await page.getByLabel("Objekt auf der Karte zeigen:").focus();
+await page.getByLabel("Objekt auf der Karte zeigen:").selectOption({ label: "Ahlen" });
+await page.waitForSelector(".maplibregl-popup", { timeout: 10000 });
+const keyboardPopup = await page.locator(".maplibregl-popup").innerText();
+check(keyboardPopup.includes("Werse"), "map: the feature list opens a gauge's properties (Ahlen, river Werse)");
 await axe("gauge stations");
 
 // 3. The daily readings: the chart with thresholds.

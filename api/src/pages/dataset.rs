@@ -112,6 +112,7 @@ async fn render(
                     data-bbox=(g.bbox.map(|b| json!(b).to_string()).unwrap_or_default())
                     data-basemap=(basemap_url().unwrap_or_default())
                     data-attribution=(m.meta.attribution.clone().unwrap_or_default())
+                    data-label=(label_column(latest).unwrap_or_default())
                     role="region" aria-label=(ctx.t("Karte des Datensatzes", "Map of the dataset")) aria-describedby="map-help" {
                     p.status aria-live="polite" {}
                 }
@@ -197,6 +198,15 @@ fn frequency(ctx: &PageCtx, code: Option<&str>) -> String {
         other => return other.to_owned(),
     };
     word.to_owned()
+}
+
+/// The column that names a feature best: the text column with the most distinct values.
+fn label_column(v: &Version) -> Option<&str> {
+    v.columns
+        .iter()
+        .filter(|c| c.data_type == "string")
+        .max_by_key(|c| c.distinct.unwrap_or(0))
+        .map(|c| c.name.as_str())
 }
 
 fn quote_ident(name: &str) -> String {

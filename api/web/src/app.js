@@ -16,6 +16,7 @@ const text = {
   copy: de ? "Kopieren" : "Copy",
   copied: de ? "Kopiert" : "Copied",
   noRows: de ? "Keine Werte für diese Auswahl." : "No values for this selection.",
+  feature: de ? "Objekt auf der Karte zeigen:" : "Show a feature on the map:",
 };
 
 function el(tag, attrs = {}, children = []) {
@@ -134,6 +135,7 @@ async function setupMap(node) {
         map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
         map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
       }
+      if (node.dataset.label) featurePicker(node, map, data, node.dataset.label);
       map.once("idle", () => {
         node.dataset.ready = String(data.features?.length ?? 0);
         status.textContent = "";
@@ -143,6 +145,36 @@ async function setupMap(node) {
       node.dataset.ready = "error";
     }
   });
+}
+
+function centre(geometry) {
+  if (geometry.type === "Point") return geometry.coordinates;
+  const b = new maplibregl.LngLatBounds();
+  const walk = (c) => (typeof c[0] === "number" ? b.extend(c) : c.forEach(walk));
+  walk(geometry.coordinates);
+  return b.getCenter();
+}
+
+// The keyboard's way to a feature's properties (a click needs a pointer): a list of the
+// features by name that moves the map there and opens the popup.
+function featurePicker(node, map, data, property) {
+  const features = data.features
+    .map((f, i) => ({ i, name: f.properties?.[property], f }))
+    .filter((x) => x.name !== null && x.name !== undefined && x.f.geometry)
+    .sort((a, b) => String(a.name).localeCompare(String(b.name), document.documentElement.lang));
+  if (!features.length || features.length > 2000) return;
+  const id = `feature-${allmende.maps.indexOf(map)}`;
+  const select = el("select", { id }, [el("option", { value: "" }, ["–"]), ...features.map((x) => el("option", { value: String(x.i) }, [String(x.name)]))]);
+  let popup;
+  select.addEventListener("change", () => {
+    const f = data.features[Number(select.value)];
+    if (select.value === "" || !f) return;
+    const at = centre(f.geometry);
+    map.jumpTo({ center: at, zoom: Math.max(map.getZoom(), 10) });
+    popup?.remove();
+    popup = new maplibregl.Popup({ maxWidth: "320px", focusAfterOpen: false }).setLngLat(at).setDOMContent(propertiesTable(f.properties)).addTo(map);
+  });
+  node.append(el("p", { class: "feature-picker" }, [el("label", { for: id }, [text.feature]), " ", select]));
 }
 
 // --- chart -----------------------------------------------------------------------------
