@@ -64,11 +64,14 @@ function mapStyle(basemap) {
   return style;
 }
 
-function propertiesTable(properties) {
+// A feature's properties, its name (the page's label column) as the caption.
+function propertiesTable(properties, label) {
   const rows = Object.entries(properties).map(([k, v]) =>
     el("tr", {}, [el("th", { scope: "row" }, [k]), el("td", {}, [v === null ? "" : String(v)])]),
   );
-  return el("table", { class: "popup" }, [el("tbody", {}, rows)]);
+  const name = label ? properties[label] : null;
+  const caption = name === null || name === undefined ? [] : [el("caption", {}, [String(name)])];
+  return el("table", { class: "popup" }, [...caption, el("tbody", {}, rows)]);
 }
 
 async function setupMap(node) {
@@ -128,7 +131,7 @@ async function setupMap(node) {
         if (!f) return;
         new maplibregl.Popup({ maxWidth: "320px" })
           .setLngLat(e.lngLat)
-          .setDOMContent(propertiesTable(f.properties))
+          .setDOMContent(propertiesTable(f.properties, node.dataset.label))
           .addTo(map);
       });
       for (const layer of layers) {
@@ -172,7 +175,7 @@ function featurePicker(node, map, data, property) {
     const at = centre(f.geometry);
     map.jumpTo({ center: at, zoom: Math.max(map.getZoom(), 10) });
     popup?.remove();
-    popup = new maplibregl.Popup({ maxWidth: "320px", focusAfterOpen: false }).setLngLat(at).setDOMContent(propertiesTable(f.properties)).addTo(map);
+    popup = new maplibregl.Popup({ maxWidth: "320px", focusAfterOpen: false }).setLngLat(at).setDOMContent(propertiesTable(f.properties, property)).addTo(map);
   });
   node.append(el("p", { class: "feature-picker" }, [el("label", { for: id }, [text.feature]), " ", select]));
 }
