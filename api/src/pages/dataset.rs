@@ -78,7 +78,11 @@ async fn render(
         return Ok(redirect);
     }
     let preview = preview(&snapshot, ctx, m, latest).await?;
-    let chart = chart(&snapshot, ctx, m, latest).await?;
+    // The chart is an extra: when its queries fail the page still shows everything else.
+    let chart = chart(&snapshot, ctx, m, latest).await.unwrap_or_else(|e| {
+        tracing::warn!("dataset page {id}: no chart: {}", e.description);
+        None
+    });
     let content = html! {
         h1 { (m.meta.title) }
         @for paragraph in m.meta.description.split("\n\n") { p { (paragraph) } }
