@@ -98,9 +98,9 @@ struct DataArgs {
 #[derive(Args)]
 struct LimitArgs {
     /// Seconds a SQL query may run.
-    #[arg(long, env = "ALLMENDE_SQL_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "ALLMENDE_SQL_TIMEOUT", default_value_t = 10)]
     sql_timeout: u64,
-    /// Memory all SQL queries may use together, in MiB.
+    /// Memory all SQL queries may use together, in MiB; each running query gets an equal share.
     #[arg(long, env = "ALLMENDE_SQL_MEMORY_MB", default_value_t = 512)]
     sql_memory_mb: usize,
     /// Rows a JSON SQL result returns at most.
@@ -110,7 +110,7 @@ struct LimitArgs {
     #[arg(long, env = "ALLMENDE_SQL_CONCURRENCY", default_value_t = 4)]
     sql_concurrency: usize,
     /// SQL queries that may wait for a free slot; further ones get 503 with Retry-After.
-    #[arg(long, env = "ALLMENDE_SQL_QUEUE", default_value_t = 8)]
+    #[arg(long, env = "ALLMENDE_SQL_QUEUE", default_value_t = 64)]
     sql_queue: usize,
 }
 

@@ -18,8 +18,8 @@ pub enum QueryError {
     ResourcesExhausted(String),
     /// Like `ResourcesExhausted`, naming the configured limit (what the engine reports).
     #[error(
-        "the query needs more than the {limit_mib} MiB of memory SQL queries may use \
-         (--sql-memory-mb); narrow it with WHERE, fewer columns or a smaller join ({detail})"
+        "the query needs more than the {limit_mib} MiB of memory one SQL query may use \
+         (--sql-memory-mb shared by --sql-concurrency queries); narrow it with WHERE, fewer columns or a smaller join ({detail})"
     )]
     MemoryLimit { limit_mib: usize, detail: String },
     /// Every query slot is taken and the waiting queue is full; try again after the seconds.

@@ -4,11 +4,14 @@
 //! [`build_session`] is the one place the engine is set up (tables, UDFs, memory pool, limits).
 
 mod catalog_tables;
+mod covering;
 mod error;
 mod export;
 mod output;
+mod result_cache;
 mod session;
 mod spatial;
+mod spatial_join;
 
 pub use catalog_tables::{CATALOG_SCHEMA, CATALOG_TABLES, version_table_name};
 pub use error::{QueryError, Result};

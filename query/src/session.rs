@@ -1,15 +1,19 @@
 //! The DataFusion session: built once per catalogue snapshot, shared by all requests.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use allmende_catalog::{Catalog, Format, table_name};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{
     DataFrame, ParquetReadOptions, SQLOptions, SessionConfig, SessionContext,
 };
@@ -19,11 +23,13 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::error::{QueryError, Result};
+use crate::result_cache::ResultCache;
 
 /// Resource limits of public queries.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Memory all running queries may hold together.
+    /// Memory all running queries may hold together; each of the `max_concurrent` queries
+    /// gets its own pool of an equal share, so one query cannot take the others' memory.
     pub memory_bytes: usize,
     /// Disk for spilling sorts and joins.
     pub spill_bytes: u64,
@@ -43,10 +49,10 @@ impl Default for Limits {
         Limits {
             memory_bytes: 512 * 1024 * 1024,
             spill_bytes: 1024 * 1024 * 1024,
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
             max_json_rows: 10_000,
             max_concurrent: 4,
-            max_queued: 8,
+            max_queued: 64,
         }
     }
 }
@@ -59,6 +65,8 @@ pub struct QueryEngine {
     slots: Arc<tokio::sync::Semaphore>,
     /// Queries waiting for a slot now.
     queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Recent small results of `collect`.
+    cache: ResultCache,
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -83,7 +91,13 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(2);
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(crate::spatial_join::SpatialJoinRule))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     geodatafusion::register(&ctx);
     crate::spatial::register(&ctx);
     crate::catalog_tables::install_version_schema(&ctx, catalog)?;
@@ -102,6 +116,12 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
             id: manifest.id.clone(),
             message: e.to_string(),
         })?;
+        // The same listing table, with row-group pruning by the bbox covering.
+        let name = table_name(&manifest.id);
+        if let Some(listing) = ctx.deregister_table(name.as_str())? {
+            let table = crate::covering::CoveringTable::new(listing, &path);
+            ctx.register_table(name.as_str(), Arc::new(table))?;
+        }
     }
     crate::catalog_tables::register_catalog_tables(&ctx, catalog)?;
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1)));
@@ -111,6 +131,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
         runtime: QueryRuntime::new()?,
         slots,
         queued: Arc::default(),
+        cache: ResultCache::default(),
     })
 }
 
@@ -171,6 +192,7 @@ impl QueryEngine {
         slot: tokio::sync::OwnedSemaphorePermit,
     ) -> (SchemaRef, Execution) {
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let df = self.with_own_memory_pool(df);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
         let task = self.runtime.spawn(async move {
             // Held until the task really ends: an aborted query stops only at its next yield.
@@ -192,13 +214,45 @@ impl QueryEngine {
         (schema, Execution { rx, task })
     }
 
+    /// Each query's memory share, in bytes.
+    pub fn query_memory_bytes(&self) -> usize {
+        self.limits.memory_bytes / self.limits.max_concurrent.max(1)
+    }
+
+    /// The query with a memory pool of its own (its share of the total), over the shared disk
+    /// manager and caches. The pool names the largest consumers when it runs out.
+    fn with_own_memory_pool(&self, df: DataFrame) -> DataFrame {
+        let (state, plan) = df.into_parts();
+        let pool = TrackConsumersPool::new(
+            GreedyMemoryPool::new(self.query_memory_bytes()),
+            NonZeroUsize::new(3).expect("3 > 0"),
+        );
+        let runtime = RuntimeEnvBuilder::from_runtime_env(state.runtime_env())
+            .with_memory_pool(Arc::new(pool))
+            .build_arc();
+        match runtime {
+            Ok(runtime) => {
+                let state = SessionStateBuilder::new_from_existing(state)
+                    .with_runtime_env(runtime)
+                    .build();
+                DataFrame::new(state, plan)
+            }
+            // Only a misconfigured cache could fail here; the shared pool still bounds it.
+            Err(_) => DataFrame::new(state, plan),
+        }
+    }
+
     /// Runs a query and collects at most `max_rows` rows; the flag says whether more existed.
     pub async fn collect(
         &self,
         sql: &str,
         max_rows: usize,
     ) -> Result<(SchemaRef, Vec<RecordBatch>, bool)> {
-        let (schema, mut stream) = self.stream_limited(sql, Some(max_rows + 1)).await?;
+        if let Some(hit) = self.cache.get(sql, max_rows) {
+            return Ok(hit.as_ref().clone());
+        }
+        let (schema, mut stream, deterministic) =
+            self.stream_limited(sql, Some(max_rows + 1)).await?;
         let mut batches = Vec::new();
         let mut rows = 0;
         let mut truncated = false;
@@ -216,6 +270,11 @@ impl QueryEngine {
                 break;
             }
         }
+        if deterministic {
+            let result = Arc::new((schema, batches, truncated));
+            self.cache.put(sql, max_rows, Arc::clone(&result));
+            return Ok(result.as_ref().clone());
+        }
         Ok((schema, batches, truncated))
     }
 
@@ -225,14 +284,17 @@ impl QueryEngine {
         &self,
         sql: &str,
     ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
-        self.stream_limited(sql, None).await
+        let (schema, stream, _) = self.stream_limited(sql, None).await?;
+        Ok((schema, stream))
     }
 
+    /// The query's stream, and whether its result depends only on the data (no volatile or
+    /// stable function such as `random()` or `now()`), so that it may be cached.
     async fn stream_limited(
         &self,
         sql: &str,
         limit: Option<usize>,
-    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
+    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>, bool)> {
         let secs = self.limits.timeout.as_secs();
         let deadline = tokio::time::Instant::now() + self.limits.timeout;
         let df = tokio::time::timeout_at(deadline, self.plan(sql))
@@ -247,9 +309,17 @@ impl QueryEngine {
             Some(n) if !explains => df.limit(0, Some(n))?,
             _ => df,
         };
+        let mut deterministic = true;
+        let _ = df.logical_plan().apply_with_subqueries(|node| {
+            if node.expressions().iter().any(depends_on_more_than_data) {
+                deterministic = false;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
         let slot = self.slot(deadline).await?;
         let (schema, execution) = self.execute(df, slot);
-        let limit_mib = self.limits.memory_bytes / (1024 * 1024);
+        let limit_mib = self.query_memory_bytes() / (1024 * 1024);
         let name_limit = move |e: QueryError| match e {
             QueryError::ResourcesExhausted(detail) => QueryError::MemoryLimit { limit_mib, detail },
             other => other,
@@ -265,7 +335,7 @@ impl QueryEngine {
                 Ok(Some(Err(err))) => Some((Err(name_limit(err)), (e, true))),
             }
         });
-        Ok((schema, stream.boxed()))
+        Ok((schema, stream.boxed(), deterministic))
     }
 }
 
@@ -294,6 +364,17 @@ impl QueryEngine {
             .map_err(|_| QueryError::Timeout(self.limits.timeout.as_secs()))?
             .map_err(|e| QueryError::Execution(e.to_string()))
     }
+}
+
+/// Whether an expression calls a function that is not immutable: volatile (`random()`) or
+/// stable within one query only (`now()`, which planning turns into a constant).
+fn depends_on_more_than_data(expr: &Expr) -> bool {
+    use datafusion::logical_expr::Volatility;
+    expr.exists(|e| {
+        Ok(matches!(e, Expr::ScalarFunction(f)
+            if f.func.signature().volatility != Volatility::Immutable))
+    })
+    .unwrap_or(true)
 }
 
 /// One place in the queue, given back when the query gets its slot or gives up.
@@ -403,6 +484,26 @@ mod tests {
             .expect("query");
         assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 10);
         assert!(!truncated);
+    }
+
+    #[tokio::test]
+    async fn deterministic_results_are_cached_and_volatile_ones_not() {
+        let engine = engine().await;
+        for (sql, cached) in [
+            ("SELECT 41 + 1 AS x", true),
+            ("SELECT * FROM generate_series(1, 5)", true),
+            ("SELECT random() AS r", false),
+            ("SELECT now() AS t", false),
+            ("SELECT x FROM (SELECT random() AS x) s", false),
+            ("SELECT 1 WHERE 0.5 < (SELECT random())", false),
+        ] {
+            let first = engine.collect(sql, 10).await.expect(sql);
+            assert_eq!(engine.cache.get(sql, 10).is_some(), cached, "{sql}");
+            if cached {
+                let again = engine.collect(sql, 10).await.expect(sql);
+                assert_eq!(first.1, again.1, "{sql}");
+            }
+        }
     }
 
     #[tokio::test]

@@ -61,7 +61,7 @@ fn check_geometry_arg(function: &str, position: usize, data_type: &DataType) -> 
 }
 
 /// A geometry column as WKB bytes, whatever its arrow type.
-enum WkbColumn {
+pub(crate) enum WkbColumn {
     Binary(BinaryArray),
     Large(arrow::array::LargeBinaryArray),
     View(arrow::array::BinaryViewArray),
@@ -69,7 +69,7 @@ enum WkbColumn {
 }
 
 impl WkbColumn {
-    fn new(function: &str, array: &ArrayRef, field: &Field) -> Result<WkbColumn> {
+    pub(crate) fn new(function: &str, array: &ArrayRef, field: &Field) -> Result<WkbColumn> {
         Ok(match array.data_type() {
             DataType::Binary => WkbColumn::Binary(array.as_binary::<i32>().clone()),
             DataType::LargeBinary => WkbColumn::Large(array.as_binary::<i64>().clone()),
@@ -98,7 +98,7 @@ impl WkbColumn {
         }
     }
 
-    fn bytes(&self, row: usize) -> Option<&[u8]> {
+    pub(crate) fn bytes(&self, row: usize) -> Option<&[u8]> {
         match self {
             WkbColumn::Binary(a) => a.is_valid(row).then(|| a.value(row)),
             WkbColumn::Large(a) => a.is_valid(row).then(|| a.value(row)),
