@@ -95,6 +95,7 @@ fn home_is_german_with_a_strict_csp_and_alternates_that_resolve() {
         types,
         [
             "application/json",
+            "application/geo+json",
             "text/turtle",
             "application/ld+json",
             "application/rdf+xml"
@@ -106,6 +107,28 @@ fn home_is_german_with_a_strict_csp_and_alternates_that_resolve() {
         let got = response.headers()["content-type"].to_str().expect("ascii");
         assert!(got.starts_with(media_type.as_str()), "{href}: {got}");
     }
+    // The GeoJSON form: the extents of the two spatial datasets, each its bbox from the API.
+    let (_, geojson) = &links[1];
+    let extents = get_json(&demo().url(geojson), 200);
+    let features = extents["features"].as_array().expect("features");
+    let ids: Vec<&str> = features
+        .iter()
+        .map(|f| f["properties"]["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["pegel-nrw-stationen", "wahlbezirke-karlsruhe"]);
+    for f in features {
+        let id = f["properties"]["id"].as_str().expect("id");
+        let bbox = &get_json(&demo().url(&format!("/api/datasets/{id}")), 200)["extent"]["spatial"]
+            ["bbox"];
+        let ring = &f["geometry"]["coordinates"][0];
+        assert_eq!(ring[0], serde_json::json!([bbox[0], bbox[1]]), "{id}");
+        assert_eq!(ring[2], serde_json::json!([bbox[2], bbox[3]]), "{id}");
+    }
+    // A search's GeoJSON holds its results only.
+    let (_, html) = page("/datasets?q=Pegel", &[], 200);
+    let (_, geojson) = alternates(&html).into_iter().nth(1).expect("GeoJSON");
+    let extents = get_json(&demo().url(&geojson), 200);
+    assert_eq!(extents["features"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]

@@ -98,7 +98,18 @@ async fn render(
         }
     };
     let json_href = super::with_query("/api/datasets", &current);
-    let mut alternates = vec![Alternate::new("application/json", json_href, "JSON")];
+    let mut alternates = vec![
+        Alternate::new("application/json", json_href, "JSON"),
+        Alternate::new(
+            "application/geo+json",
+            extents_href(if home {
+                None
+            } else {
+                Some(result.datasets.iter().map(|m| m.id.as_str()).collect())
+            }),
+            "GeoJSON",
+        ),
+    ];
     alternates.extend(dcat_alternates("/catalog"));
     if let Some(redirect) = super::negotiate(headers, &alternates) {
         return Ok(redirect);
@@ -185,6 +196,31 @@ async fn render(
         }
     };
     Ok(layout(ctx, &title, &alternates, content))
+}
+
+/// The GeoJSON of the datasets' extents (their bounding boxes as polygons, with id and title),
+/// through the SQL API over the catalogue's `datasets` table: of every dataset, or of `ids`.
+fn extents_href(ids: Option<Vec<&str>>) -> String {
+    let filter = match ids {
+        // Dataset ids are slugs ([a-z0-9-]), safe between quotes.
+        Some(ids) => format!(
+            " AND id IN ({})",
+            if ids.is_empty() {
+                "NULL".to_owned()
+            } else {
+                ids.iter()
+                    .map(|id| format!("'{id}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT id, title, ST_MakeEnvelope(bbox_minx, bbox_miny, bbox_maxx, bbox_maxy) AS geometry \
+         FROM datasets WHERE bbox_minx IS NOT NULL{filter} ORDER BY id"
+    );
+    super::with_query("/api/sql", &[("format", "geojson"), ("q", &sql)])
 }
 
 fn pager(ctx: &PageCtx, current: &[(&str, &str)], page: &str) -> String {
