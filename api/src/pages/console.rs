@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{Alternate, PageCtx, basemap_url, error_page, human_count, layout, with_query};
+use super::{Alternate, PageCtx, basemap_url, cell, error_page, human_count, layout, with_query};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -172,16 +172,6 @@ fn result(ctx: &PageCtx, q: &str, table: &allmende_query::ResultTable) -> Markup
                 }
             }
         }
-    }
-}
-
-fn cell(json: &str) -> (String, bool) {
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::Null) => (String::new(), false),
-        Ok(serde_json::Value::String(s)) => (s, false),
-        Ok(serde_json::Value::Number(n)) => (n.to_string(), true),
-        Ok(other) => (other.to_string(), false),
-        Err(_) => (json.to_owned(), false),
     }
 }
 

@@ -10,7 +10,8 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::{
-    Alternate, PageCtx, basemap_url, dcat_alternates, error_page, human_bytes, human_count, layout,
+    Alternate, PageCtx, basemap_url, cell, dcat_alternates, error_page, human_bytes, human_count,
+    layout,
 };
 use crate::base_url::BaseUrl;
 use crate::error::ApiError;
@@ -53,7 +54,6 @@ async fn render(
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' has no published version")))?;
     let table = table_name(&m.id);
     let spatial = latest.geometry.is_some();
-    super::usage::count_view(&m.id);
 
     let mut alternates = vec![Alternate::new(
         "application/json",
@@ -77,6 +77,7 @@ async fn render(
     if let Some(redirect) = super::negotiate(headers, &alternates) {
         return Ok(redirect);
     }
+    super::usage::count_view(&m.id);
     let preview = preview(&snapshot, ctx, m, latest).await?;
     // The chart is an extra: when its queries fail the page still shows everything else.
     let chart = chart(&snapshot, ctx, m, latest).await.unwrap_or_else(|e| {
@@ -334,17 +335,6 @@ async fn preview(
             }
         }
     })
-}
-
-/// A JSON cell as text, and whether it is a number.
-fn cell(json: &str) -> (String, bool) {
-    match serde_json::from_str::<Value>(json) {
-        Ok(Value::Null) => (String::new(), false),
-        Ok(Value::String(s)) => (s, false),
-        Ok(Value::Number(n)) => (n.to_string(), true),
-        Ok(other) => (other.to_string(), false),
-        Err(_) => (json.to_owned(), false),
-    }
 }
 
 /// The chart of a table with a time column: its numeric columns over time, one series (e.g.

@@ -408,6 +408,17 @@ pub fn error_page(ctx: &PageCtx, error: ApiError) -> Response {
     response
 }
 
+/// A cell of a JSON query result as text, and whether it is a number (right-aligned).
+pub fn cell(json: &str) -> (String, bool) {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Null) => (String::new(), false),
+        Ok(serde_json::Value::String(s)) => (s, false),
+        Ok(serde_json::Value::Number(n)) => (n.to_string(), true),
+        Ok(other) => (other.to_string(), false),
+        Err(_) => (json.to_owned(), false),
+    }
+}
+
 /// A byte count for people: `1,2 MB` / `1.2 MB`.
 pub fn human_bytes(lang: Lang, bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
