@@ -139,6 +139,13 @@ fn english_by_accept_language_or_by_the_switch() {
     assert!(html.contains("<html lang=\"de\">"));
     let (_, html) = page("/datasets?q=Pegel&lang=en", &[], 200);
     assert!(html.contains("<html lang=\"en\">"));
+    // The publishers' German titles stay marked as German on English pages (WCAG 3.1.2).
+    assert!(
+        html.contains(
+            "<h3 lang=\"de\"><a href=\"/datasets/pegel-nrw-stationen?lang=en\">Pegelstationen"
+        ),
+        "{html}"
+    );
     // Links keep the chosen language; the switch leads back to German with the same search.
     assert!(
         html.contains("href=\"/datasets/pegel-nrw-stationen?lang=en\""),
@@ -192,7 +199,7 @@ fn dataset_page_has_metadata_downloads_checksums_map_and_snippets() {
     let id = "pegel-nrw-stationen";
     let api = get_json(&demo().url(&format!("/api/datasets/{id}")), 200);
     let (_, html) = page(&format!("/datasets/{id}"), &[], 200);
-    assert!(html.contains("<h1>Pegelstationen in Nordrhein-Westfalen</h1>"));
+    assert!(html.contains("<h1 lang=\"de\">Pegelstationen in Nordrhein-Westfalen</h1>"));
     assert!(html.contains("Datenlizenz Deutschland Namensnennung 2.0"));
     assert!(
         html.contains(

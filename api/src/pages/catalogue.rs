@@ -240,7 +240,7 @@ fn summary(ctx: &PageCtx, m: &Manifest) -> Markup {
     let latest = m.latest();
     html! {
         article {
-            h3 { a href=(ctx.href(&format!("/datasets/{}", m.id), &[])) { (m.meta.title) } }
+            h3 lang=(super::data_lang(m)) { a href=(ctx.href(&format!("/datasets/{}", m.id), &[])) { (m.meta.title) } }
             p.muted {
                 (m.meta.publisher)
                 @if let Some(v) = latest {
@@ -248,7 +248,7 @@ fn summary(ctx: &PageCtx, m: &Manifest) -> Markup {
                     " · " (ctx.t("Stand", "updated")) " " (v.created.format("%Y-%m-%d"))
                 }
             }
-            p { (first_sentence(&m.meta.description)) }
+            p lang=(super::data_lang(m)) { (first_sentence(&m.meta.description)) }
             @if !m.meta.keywords.is_empty() {
                 ul.chips aria-label=(ctx.t("Schlagwörter", "Keywords")) {
                     @for k in &m.meta.keywords { li { (k) } }

@@ -85,8 +85,11 @@ async fn render(
         None
     });
     let content = html! {
-        h1 { (m.meta.title) }
-        @for paragraph in m.meta.description.split("\n\n") { p { (paragraph) } }
+        // The publisher's words are in the dataset's language, whatever the page's (WCAG 3.1.2).
+        h1 lang=(super::data_lang(m)) { (m.meta.title) }
+        div lang=(super::data_lang(m)) {
+            @for paragraph in m.meta.description.split("\n\n") { p { (paragraph) } }
+        }
         (facts(ctx, m, latest))
         h2 #downloads { (ctx.t("Herunterladen", "Download")) }
         ul.downloads {

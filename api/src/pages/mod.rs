@@ -408,6 +408,11 @@ pub fn error_page(ctx: &PageCtx, error: ApiError) -> Response {
     response
 }
 
+/// The language of a dataset's title and description: its first `languages` entry, else German.
+pub fn data_lang(m: &allmende_catalog::Manifest) -> &str {
+    m.meta.languages.first().map_or("de", String::as_str)
+}
+
 /// A cell of a JSON query result as text, and whether it is a number (right-aligned).
 pub fn cell(json: &str) -> (String, bool) {
     match serde_json::from_str::<serde_json::Value>(json) {
