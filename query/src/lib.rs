@@ -5,6 +5,7 @@
 
 mod catalog_tables;
 mod covering;
+mod date_trunc;
 mod error;
 mod export;
 mod output;

@@ -13,7 +13,7 @@ use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Expr, LogicalPlan, ScalarUDF};
 use datafusion::prelude::{
     DataFrame, ParquetReadOptions, SQLOptions, SessionConfig, SessionContext,
 };
@@ -99,6 +99,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
         .build();
     let ctx = SessionContext::new_with_state(state);
     geodatafusion::register(&ctx);
+    ctx.register_udf(ScalarUDF::from(crate::date_trunc::DateTrunc::new()));
     crate::spatial::register(&ctx);
     crate::catalog_tables::install_version_schema(&ctx, catalog)?;
     for manifest in catalog.datasets() {
