@@ -7,6 +7,7 @@ mod cli;
 mod datapackage;
 mod dcat;
 mod outside;
+mod pages;
 mod server;
 mod sql_formats;
 

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/action/{action}", get(ckan::action).post(ckan::action))
         .merge(dcat::routes())
+        .merge(crate::pages::routes())
         .fallback(not_found)
         .layer(
             // Open data: any web page may read it; no credentials are involved.
