@@ -1,0 +1,195 @@
+//! `/ogc/api`: the OpenAPI 3.0 document of the OGC API, generated per request so that the
+//! collection ids and the server URL are the current ones.
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::collections::Collection;
+use super::crs::ALL;
+use super::params::{DEFAULT_LIMIT, Params};
+use super::{Representation, html, json_response};
+use crate::base_url::BaseUrl;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const MEDIA_TYPE: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+fn param_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/parameters/{name}") })
+}
+
+/// A 200 response in the given media types (each with `schema`), plus 400 and, optionally, 404.
+fn responses(description: &str, content: Value, not_found: bool) -> Value {
+    let mut r = json!({
+        "200": { "description": description, "content": content },
+        "400": { "$ref": "#/components/responses/InvalidParameter" },
+        "500": { "$ref": "#/components/responses/ServerError" },
+    });
+    if not_found {
+        r["404"] = json!({ "$ref": "#/components/responses/NotFound" });
+    }
+    r
+}
+
+fn json_and_html(schema: Value, json_type: &str) -> Value {
+    json!({
+        json_type: { "schema": schema },
+        "text/html": { "schema": { "type": "string" } },
+    })
+}
+
+fn operation(id: &str, summary: &str, params: &[&str], responses: Value) -> Value {
+    json!({ "get": {
+        "operationId": id,
+        "summary": summary,
+        "parameters": params.iter().map(|p| param_ref(p)).collect::<Vec<_>>(),
+        "responses": responses,
+    }})
+}
+
+/// The document for the current collections.
+pub fn document_for(base: &BaseUrl, collection_ids: &[String]) -> Value {
+    let crs: Vec<String> = ALL.iter().map(|c| c.uri()).collect();
+    let object = json!({ "type": "object" });
+    let feature_collection = json!({
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": { "type": "string", "enum": ["FeatureCollection"] },
+            "features": { "type": "array", "items": { "$ref": "#/components/schemas/Feature" } },
+            "numberMatched": { "type": "integer", "minimum": 0 },
+            "numberReturned": { "type": "integer", "minimum": 0 },
+            "timeStamp": { "type": "string", "format": "date-time" },
+            "links": { "type": "array", "items": { "$ref": "#/components/schemas/Link" } },
+        }
+    });
+    let feature = json!({ "$ref": "#/components/schemas/Feature" });
+    let paths = json!({
+        "/": operation("getLandingPage", "The landing page", &["f"],
+            responses("links to the API, conformance and collections", json_and_html(object.clone(), "application/json"), false)),
+        "/conformance": operation("getConformance", "The conformance classes", &["f"],
+            responses("the conformance classes", json_and_html(json!({
+                "type": "object", "required": ["conformsTo"],
+                "properties": { "conformsTo": { "type": "array", "items": { "type": "string" } } }
+            }), "application/json"), false)),
+        "/api": operation("getApi", "This document", &[],
+            responses("the OpenAPI document", json!({ MEDIA_TYPE: { "schema": object.clone() } }), false)),
+        "/collections": operation("getCollections", "The feature collections", &["f"],
+            responses("the collections", json_and_html(json!({
+                "type": "object", "required": ["collections", "links"],
+                "properties": {
+                    "collections": { "type": "array", "items": { "$ref": "#/components/schemas/Collection" } },
+                    "links": { "type": "array", "items": { "$ref": "#/components/schemas/Link" } },
+                }
+            }), "application/json"), false)),
+        "/collections/{collectionId}": operation("describeCollection", "One collection", &["collectionId", "f"],
+            responses("the collection", json_and_html(json!({ "$ref": "#/components/schemas/Collection" }), "application/json"), true)),
+        "/collections/{collectionId}/queryables": operation("getQueryables", "The properties a filter may use (JSON Schema)", &["collectionId", "f"],
+            responses("the queryables", json_and_html(object.clone(), "application/schema+json"), true)),
+        "/collections/{collectionId}/items": operation("getFeatures", "The features of a collection",
+            &["collectionId", "f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "properties", "sortby", "filter", "filter-lang", "filter-crs"],
+            responses("a page of features", json_and_html(feature_collection, "application/geo+json"), true)),
+        "/collections/{collectionId}/items/{featureId}": operation("getFeature", "One feature", &["collectionId", "featureId", "f", "crs", "properties"],
+            responses("the feature", json_and_html(feature, "application/geo+json"), true)),
+    });
+    let query = |name: &str, description: &str, schema: Value| {
+        json!({ "name": name, "in": "query", "required": false, "description": description,
+                "schema": schema, "style": "form", "explode": false })
+    };
+    let parameters = json!({
+        "collectionId": { "name": "collectionId", "in": "path", "required": true,
+            "description": "a collection id", "schema": { "type": "string", "enum": collection_ids } },
+        "featureId": { "name": "featureId", "in": "path", "required": true,
+            "description": "a feature id", "schema": { "type": "string" } },
+        "f": query("f", "the representation (else by Accept)", json!({ "type": "string", "enum": ["json", "html"] })),
+        "bbox": query("bbox", "minimum x, minimum y, maximum x, maximum y (in bbox-crs, default CRS84)",
+            json!({ "type": "array", "minItems": 4, "maxItems": 4, "items": { "type": "number" } })),
+        "bbox-crs": query("bbox-crs", "the CRS of bbox", json!({ "type": "string", "enum": crs })),
+        "datetime": query("datetime", "an RFC 3339 instant or an interval start/end, '..' for an open end", json!({ "type": "string" })),
+        "limit": query("limit", "features per page; values above 10000 are reduced to 10000",
+            json!({ "type": "integer", "minimum": 1, "default": DEFAULT_LIMIT })),
+        "offset": query("offset", "features to skip", json!({ "type": "integer", "minimum": 0, "default": 0 })),
+        "crs": query("crs", "the CRS of the returned geometries", json!({ "type": "string", "enum": crs })),
+        "properties": query("properties", "the properties to return (Part 6)",
+            json!({ "type": "array", "items": { "type": "string" } })),
+        "sortby": query("sortby", "properties to sort by, each with + (ascending, default) or - (Part 8)", json!({ "type": "string" })),
+        "filter": query("filter", "a CQL2 filter (Part 3)", json!({ "type": "string" })),
+        "filter-lang": query("filter-lang", "the language of filter", json!({ "type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text" })),
+        "filter-crs": query("filter-crs", "the CRS of geometries in filter", json!({ "type": "string", "enum": crs })),
+    });
+    let link = json!({
+        "type": "object", "required": ["href"],
+        "properties": {
+            "href": { "type": "string" }, "rel": { "type": "string" },
+            "type": { "type": "string" }, "title": { "type": "string" }
+        }
+    });
+    let exception = json!({
+        "type": "object", "required": ["code"],
+        "properties": { "code": { "type": "string" }, "description": { "type": "string" } }
+    });
+    let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Exception" } } } });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Allmende – OGC API Features",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Every spatial dataset as a feature collection (OGC API – Features Parts 1, 2, 3).",
+            "license": { "name": "EUPL-1.2" },
+        },
+        "servers": [{ "url": base.join("/ogc") }],
+        "paths": paths,
+        "components": {
+            "parameters": parameters,
+            "schemas": {
+                "Link": link,
+                "Exception": exception,
+                "Collection": {
+                    "type": "object", "required": ["id", "links"],
+                    "properties": {
+                        "id": { "type": "string" }, "title": { "type": "string" },
+                        "itemType": { "type": "string" },
+                        "crs": { "type": "array", "items": { "type": "string" } },
+                        "links": { "type": "array", "items": { "$ref": "#/components/schemas/Link" } },
+                    }
+                },
+                "Feature": {
+                    "type": "object", "required": ["type", "geometry", "properties"],
+                    "properties": {
+                        "type": { "type": "string", "enum": ["Feature"] },
+                        "id": { "oneOf": [{ "type": "string" }, { "type": "integer" }] },
+                        "geometry": { "nullable": true, "type": "object" },
+                        "properties": { "nullable": true, "type": "object" },
+                    }
+                },
+            },
+            "responses": {
+                "InvalidParameter": error("a parameter is unknown or invalid"),
+                "NotFound": error("no such collection or feature"),
+                "ServerError": error("a server error"),
+            },
+        },
+    })
+}
+
+pub async fn document(
+    State(state): State<AppState>,
+    base: BaseUrl,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw.as_deref(), &["f"])?;
+    // The document itself is JSON unless HTML is asked for by name or by a browser.
+    let repr = Representation::negotiate(params.get("f"), &headers)?;
+    let snapshot = state.snapshot().await?;
+    let ids: Vec<String> = Collection::all(&snapshot.catalog)
+        .map(|c| c.id().to_owned())
+        .collect();
+    let body = document_for(&base, &ids);
+    Ok(match repr {
+        Representation::Json => json_response(&body, MEDIA_TYPE),
+        Representation::Html => html::json_page("OpenAPI", &body),
+    })
+}
