@@ -6,6 +6,7 @@ mod ckan;
 mod cli;
 mod datapackage;
 mod dcat;
+mod ogc;
 mod outside;
 mod server;
 mod sql_formats;

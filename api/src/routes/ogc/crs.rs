@@ -90,41 +90,44 @@ impl Supported {
         }
     }
 
-    /// A box of this CRS (`[min a, min b, max a, max b]` in its axis order) as the WGS 84
-    /// lon/lat box that covers it: the edges are sampled, since a projected box's edges are
-    /// curves in lon/lat.
-    pub fn bbox_to_wgs84(self, b: [f64; 4]) -> Result<[f64; 4], ApiError> {
-        if !self.projected() {
-            let [x0, y0] = {
-                let (x, y) = self.point_to_wgs84(b[0], b[1])?;
-                [x, y]
-            };
-            let (x1, y1) = self.point_to_wgs84(b[2], b[3])?;
-            return Ok([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
-        }
-        const STEPS: usize = 16;
-        let mut out = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        for i in 0..=STEPS {
-            let t = i as f64 / STEPS as f64;
-            let x = b[0] + (b[2] - b[0]) * t;
-            let y = b[1] + (b[3] - b[1]) * t;
-            for (px, py) in [(x, b[1]), (x, b[3]), (b[0], y), (b[2], y)] {
-                let (lon, lat) = self.point_to_wgs84(px, py)?;
-                out = [
-                    out[0].min(lon),
-                    out[1].min(lat),
-                    out[2].max(lon),
-                    out[3].max(lat),
-                ];
+    /// A box of this CRS (`[min a, min b, max a, max b]` in its axis order) as a WGS 84
+    /// lon/lat ring. A projected box's edges are curves in lon/lat, so they are sampled.
+    pub fn bbox_ring_wgs84(self, b: [f64; 4]) -> Result<Vec<(f64, f64)>, ApiError> {
+        let steps = if self.projected() { 16 } else { 1 };
+        let corners = [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])];
+        let mut ring = Vec::with_capacity(4 * steps + 1);
+        for i in 0..4 {
+            let (x0, y0) = corners[i];
+            let (x1, y1) = corners[(i + 1) % 4];
+            for s in 0..steps {
+                let t = s as f64 / steps as f64;
+                ring.push(self.point_to_wgs84(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)?);
             }
         }
-        Ok(out)
+        ring.push(ring[0]);
+        // Counter-clockwise as RFC 7946 wants it; EPSG:4326's swapped axes mirror the ring.
+        let area2: f64 = ring
+            .windows(2)
+            .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+            .sum();
+        if area2 < 0.0 {
+            ring.reverse();
+        }
+        Ok(ring)
     }
+}
+
+/// The lon/lat envelope of a ring.
+pub fn envelope(ring: &[(f64, f64)]) -> [f64; 4] {
+    ring.iter().fold(
+        [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |e, &(x, y)| [e[0].min(x), e[1].min(y), e[2].max(x), e[3].max(y)],
+    )
 }
 
 #[cfg(test)]
@@ -150,20 +153,22 @@ mod tests {
 
     #[test]
     fn epsg_4326_boxes_are_latitude_first() {
-        let b = Supported::parse("bbox-crs", "EPSG:4326")
+        let ring = Supported::parse("bbox-crs", "EPSG:4326")
             .expect("4326")
-            .bbox_to_wgs84([49.0, 8.3, 49.1, 8.5])
+            .bbox_ring_wgs84([49.0, 8.3, 49.1, 8.5])
             .expect("box");
-        assert_eq!(b, [8.3, 49.0, 8.5, 49.1]);
+        assert_eq!(envelope(&ring), [8.3, 49.0, 8.5, 49.1]);
+        assert_eq!(ring.len(), 5);
     }
 
     #[test]
     fn utm_boxes_cover_their_lon_lat_area() {
         // Karlsruhe's centre in ETRS89 / UTM 32N is about (456 000, 5 429 000).
-        let b = Supported::parse("bbox-crs", "EPSG:25832")
+        let ring = Supported::parse("bbox-crs", "EPSG:25832")
             .expect("25832")
-            .bbox_to_wgs84([455_000.0, 5_428_000.0, 457_000.0, 5_430_000.0])
+            .bbox_ring_wgs84([455_000.0, 5_428_000.0, 457_000.0, 5_430_000.0])
             .expect("box");
+        let b = envelope(&ring);
         assert!(
             b[0] > 8.37 && b[0] < 8.39 && b[1] > 49.0 && b[1] < 49.01,
             "{b:?}"

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::collections::Collection;
 use super::crs::ALL;
-use super::params::{DEFAULT_LIMIT, Params};
+use super::params::{DEFAULT_LIMIT, MAX_LIMIT, Params};
 use super::{Representation, html, json_response};
 use crate::base_url::BaseUrl;
 use crate::error::ApiError;
@@ -109,7 +109,7 @@ pub fn document_for(base: &BaseUrl, collection_ids: &[String]) -> Value {
         "bbox-crs": query("bbox-crs", "the CRS of bbox", json!({ "type": "string", "enum": crs })),
         "datetime": query("datetime", "an RFC 3339 instant or an interval start/end, '..' for an open end", json!({ "type": "string" })),
         "limit": query("limit", "features per page; values above 10000 are reduced to 10000",
-            json!({ "type": "integer", "minimum": 1, "default": DEFAULT_LIMIT })),
+            json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT })),
         "offset": query("offset", "features to skip", json!({ "type": "integer", "minimum": 0, "default": 0 })),
         "crs": query("crs", "the CRS of the returned geometries", json!({ "type": "string", "enum": crs })),
         "properties": query("properties", "the properties to return (Part 6)",

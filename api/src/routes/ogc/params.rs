@@ -76,8 +76,8 @@ impl Params {
             .map_or(Ok(Supported::CRS84), |v| Supported::parse(name, v))
     }
 
-    /// `bbox` (four or six numbers) in `bbox-crs`, as a WGS 84 lon/lat box.
-    pub fn bbox(&self) -> Result<Option<[f64; 4]>, ApiError> {
+    /// `bbox` (four or six numbers) in `bbox-crs`, as a WGS 84 lon/lat ring.
+    pub fn bbox(&self) -> Result<Option<Vec<(f64, f64)>>, ApiError> {
         let Some(text) = self.get("bbox") else {
             if self.get("bbox-crs").is_some() {
                 return Err(ApiError::bad_request("bbox-crs needs a bbox"));
@@ -118,7 +118,7 @@ impl Params {
                 )));
             }
         }
-        crs.bbox_to_wgs84(b).map(Some)
+        crs.bbox_ring_wgs84(b).map(Some)
     }
 
     /// `datetime`: an instant or an interval, each end open (`..` or empty) or RFC 3339.
@@ -243,10 +243,8 @@ mod tests {
 
     #[test]
     fn bbox_needs_four_ordered_numbers() {
-        assert_eq!(
-            params("bbox=8,49,9,50").bbox().expect("ok"),
-            Some([8.0, 49.0, 9.0, 50.0])
-        );
+        let ring = params("bbox=8,49,9,50").bbox().expect("ok").expect("some");
+        assert_eq!(super::super::crs::envelope(&ring), [8.0, 49.0, 9.0, 50.0]);
         assert!(params("bbox=8,49,9").bbox().is_err());
         assert!(params("bbox=9,49,8,50").bbox().is_err());
         assert!(params("bbox=8,49,9,95").bbox().is_err());

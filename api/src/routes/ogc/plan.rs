@@ -84,19 +84,15 @@ fn bbox_filter(
     engine: &QueryEngine,
     c: &Collection<'_>,
     df: &DataFrame,
-    b: [f64; 4],
+    ring: Vec<(f64, f64)>,
 ) -> Result<Expr, ApiError> {
     let intersects = engine
         .udf("st_intersects")
         .ok_or_else(|| ApiError::internal("st_intersects is not registered"))?;
-    let mut polygon = vec![1u8, 3, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0];
-    for (x, y) in [
-        (b[0], b[1]),
-        (b[2], b[1]),
-        (b[2], b[3]),
-        (b[0], b[3]),
-        (b[0], b[1]),
-    ] {
+    let b = super::crs::envelope(&ring);
+    let mut polygon = vec![1u8, 3, 0, 0, 0, 1, 0, 0, 0];
+    polygon.extend_from_slice(&(ring.len() as u32).to_le_bytes());
+    for (x, y) in ring {
         polygon.extend_from_slice(&x.to_le_bytes());
         polygon.extend_from_slice(&y.to_le_bytes());
     }
