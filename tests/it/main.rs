@@ -7,6 +7,7 @@ mod cli;
 mod datapackage;
 mod dcat;
 mod ogc;
+mod ogc_tools;
 mod outside;
 mod server;
 mod sql_formats;

@@ -30,7 +30,7 @@ fn names(fc: &Value) -> BTreeSet<String> {
 }
 
 /// The names `/api/sql` gives for a WHERE clause on the stations.
-fn sql_names(condition: &str) -> BTreeSet<String> {
+pub(crate) fn sql_names(condition: &str) -> BTreeSet<String> {
     let q = format!("SELECT \"Name\" FROM pegel_nrw_stationen WHERE {condition}");
     let response = http()
         .get(demo().url("/api/sql"))
@@ -49,7 +49,7 @@ fn sql_names(condition: &str) -> BTreeSet<String> {
 
 /// Evaluates a Python expression over each source feature `p` (properties) and `x`, `y`
 /// (the point's coordinates) of the stations' GeoJSON; the names where it is true.
-fn python_names(predicate: &str) -> BTreeSet<String> {
+pub(crate) fn python_names(predicate: &str) -> BTreeSet<String> {
     let script = format!(
         r#"
 import json, sys
