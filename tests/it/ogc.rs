@@ -201,7 +201,7 @@ fn ogc_items_page_through_every_feature_once() {
     loop {
         let page = get_json(&url, 200);
         pages += 1;
-        seen.extend(names(&page).into_iter());
+        seen.extend(names(&page));
         let rels: Vec<&str> = page["links"]
             .as_array()
             .expect("links")

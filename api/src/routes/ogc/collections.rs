@@ -123,7 +123,7 @@ impl<'a> Collection<'a> {
                     let distinct = batch
                         .column(i)
                         .as_primitive_opt::<Int64Type>()
-                        .filter(|a| a.len() > 0)
+                        .filter(|a| !a.is_empty())
                         .map(|a| a.value(0));
                     if distinct == Some(self.version.row_count as i64) {
                         found = Some(c.name.clone());

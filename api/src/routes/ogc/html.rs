@@ -65,7 +65,7 @@ fn links(value: &Value) -> String {
 
 pub fn landing(body: &Value) -> Response {
     let html = format!("<p>{}</p>{}", text(&body["description"]), links(body));
-    page(&body["title"].as_str().unwrap_or("OGC API"), &html)
+    page(body["title"].as_str().unwrap_or("OGC API"), &html)
 }
 
 pub fn conformance(body: &Value) -> Response {

@@ -46,19 +46,19 @@ pub fn filtered(
         let expr = bbox_filter(engine, c, &df, b)?;
         df = df.filter(expr).map_err(plan_error)?;
     }
-    if let Some(interval) = params.datetime()? {
-        if let Some(time) = c.time_column() {
-            let field = df
-                .schema()
-                .field_with_unqualified_name(&time.name)
-                .map_err(ApiError::internal)?;
-            let t = field.data_type().clone();
-            df = df
-                .filter(interval_filter(&time.name, &t, &interval)?)
-                .map_err(plan_error)?;
-        }
-        // Features without a time have no temporal extent to test; like pygeoapi, the
-        // parameter then selects everything.
+    // `datetime` is checked always; on a collection without a date or time column it then
+    // selects everything, as in pygeoapi (its features have no temporal extent to test).
+    if let Some(interval) = params.datetime()?
+        && let Some(time) = c.time_column()
+    {
+        let field = df
+            .schema()
+            .field_with_unqualified_name(&time.name)
+            .map_err(ApiError::internal)?;
+        let t = field.data_type().clone();
+        df = df
+            .filter(interval_filter(&time.name, &t, &interval)?)
+            .map_err(plan_error)?;
     }
     if let Some(filter) = params.get("filter") {
         let lang = params.get("filter-lang").unwrap_or("cql2-text");
