@@ -262,3 +262,57 @@ pub async fn count_rows(engine: &QueryEngine, df: DataFrame) -> Result<u64, ApiE
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use allmende_catalog::Catalog;
+    use allmende_ingest::{DatasetSpec, IngestOptions, ingest};
+    use allmende_query::datafusion::physical_plan::displayable;
+    use allmende_query::{Limits, build_session};
+
+    use super::*;
+
+    /// The physical plan of an items request on the Karlsruhe districts.
+    async fn physical_plan(query: &str) -> String {
+        let root = tempfile::tempdir().expect("tempdir");
+        let folder =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/wahlbezirke-karlsruhe");
+        let spec = DatasetSpec::resolve(&folder, None).expect("resolve");
+        ingest(&spec, root.path(), IngestOptions::default()).expect("ingest");
+        let catalog = Catalog::open(root.path()).expect("catalog");
+        let engine = build_session(&catalog, Limits::default())
+            .await
+            .expect("engine");
+        let c = Collection::find(&catalog, "wahlbezirke-karlsruhe").expect("collection");
+        let params = Params::parse(Some(query), super::super::items::ITEMS_PARAMS).expect("params");
+        let df = table(&engine, &c).await.expect("table");
+        let df = filtered(&engine, &c, df, &params).expect("filtered");
+        let df = df.limit(5, Some(7)).expect("limit");
+        let plan = df.create_physical_plan().await.expect("plan");
+        displayable(plan.as_ref()).indent(true).to_string()
+    }
+
+    #[tokio::test]
+    async fn filters_and_limits_are_in_the_scan_not_after_it() {
+        let plan = physical_plan(
+            "bbox=8.3,49.0,8.4,49.05&filter=Wahlkreisnummer%20%3D%2027%20AND%20S_INTERSECTS(geometry,%20POINT(8.4%2049.01))",
+        )
+        .await;
+        // The Parquet scan gets the predicate (row-group pruning on statistics), reads one
+        // partition in file order and stops after offset + limit rows.
+        let scan = plan
+            .lines()
+            .find(|l| l.contains("DataSourceExec"))
+            .unwrap_or_else(|| panic!("no scan in\n{plan}"));
+        assert!(scan.contains("predicate="), "{plan}");
+        assert!(scan.contains("Wahlkreisnummer"), "{plan}");
+        assert!(scan.contains("st_intersects"), "{plan}");
+        assert!(
+            plan.contains("skip=5, fetch=7") || plan.contains("fetch=12"),
+            "{plan}"
+        );
+        assert!(!plan.contains("RepartitionExec"), "{plan}");
+    }
+}
