@@ -152,7 +152,11 @@ struct Parser<'a> {
     input: &'a str,
     tokens: Vec<Lexed>,
     at: usize,
+    /// Open `NOT`s and parentheses: bounded, so a hostile filter cannot exhaust the stack.
+    depth: usize,
 }
+
+const MAX_DEPTH: usize = 64;
 
 /// Parses a cql2-text boolean expression.
 pub fn parse(input: &str) -> Result<Node, FilterError> {
@@ -160,6 +164,7 @@ pub fn parse(input: &str) -> Result<Node, FilterError> {
         input,
         tokens: lex(input)?,
         at: 0,
+        depth: 0,
     };
     let node = p.or()?;
     if p.at < p.tokens.len() {
@@ -237,10 +242,17 @@ impl Parser<'_> {
     }
 
     fn not(&mut self) -> Result<Node, FilterError> {
-        if self.keyword("NOT") {
-            return Ok(Node::Not(Box::new(self.not()?)));
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error("the filter is nested too deeply"));
         }
-        self.predicate()
+        let node = if self.keyword("NOT") {
+            self.not().map(|n| Node::Not(Box::new(n)))
+        } else {
+            self.predicate()
+        };
+        self.depth -= 1;
+        node
     }
 
     fn predicate(&mut self) -> Result<Node, FilterError> {
@@ -395,7 +407,12 @@ impl Parser<'_> {
                     }
                     "CASEI" => {
                         self.expect("(")?;
+                        self.depth += 1;
+                        if self.depth > MAX_DEPTH {
+                            return Err(self.error("the filter is nested too deeply"));
+                        }
                         let inner = self.operand()?;
+                        self.depth -= 1;
                         self.expect(")")?;
                         Ok(Operand::CaseInsensitive(Box::new(inner)))
                     }
@@ -546,6 +563,11 @@ mod tests {
 
     #[test]
     fn errors_name_a_position() {
+        let deep = format!("{}a = 1{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        assert!(parse(&"NOT ".repeat(100_000)).is_err());
+        let casei = format!("{}a{} = 'x'", "CASEI(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&casei).is_err());
         for bad in [
             "a =",
             "a = 'x",
