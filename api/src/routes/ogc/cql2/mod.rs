@@ -186,3 +186,71 @@ fn bbox_wkb(b: &[f64]) -> Result<Vec<u8>, FilterError> {
     }
     Ok(wkb)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random token soup never panics either parser (a cheap stand-in for a fuzz target).
+    #[test]
+    fn random_filters_are_errors_or_trees_never_panics() {
+        const PIECES: &[&str] = &[
+            "a",
+            "\"b c\"",
+            "'x'",
+            "'",
+            "1",
+            "-2.5e3",
+            "(",
+            ")",
+            ",",
+            "=",
+            "<>",
+            "<=",
+            " AND ",
+            " OR ",
+            "NOT ",
+            " LIKE ",
+            " BETWEEN ",
+            " IN ",
+            " IS ",
+            "NULL",
+            "TRUE",
+            "S_INTERSECTS",
+            "T_DURING",
+            "POINT",
+            "POLYGON",
+            "BBOX",
+            "DATE",
+            "INTERVAL",
+            "CASEI",
+            "'..'",
+            "[",
+            "]",
+            "{",
+            "}",
+            ":",
+            "\"op\"",
+            "\"args\"",
+            "\"property\"",
+            "\"and\"",
+            "é",
+            "\u{0}",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let n = (next() % 24) as usize;
+            let text: String = (0..n)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let _ = parse(&text, "cql2-text");
+            let _ = parse(&text, "cql2-json");
+        }
+    }
+}
