@@ -303,6 +303,13 @@ fn ogc_bbox_in_every_bbox_crs_matches_the_source() {
         )),
         utm
     );
+    // The same box as a CQL2 literal in filter-crs.
+    assert_eq!(
+        names(&items(
+            "filter=S_INTERSECTS(geometry,BBOX(400000,5700000,450000,5750000))&filter-crs=EPSG:25832&limit=1000"
+        )),
+        utm
+    );
     let empty = items("bbox=0,0,1,1");
     assert_eq!(empty["numberMatched"], 0);
     assert_eq!(empty["features"], serde_json::json!([]));
