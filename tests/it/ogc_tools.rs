@@ -269,3 +269,116 @@ fn schemathesis_finds_no_server_error_and_no_response_against_the_openapi_docume
     );
     assert!(stdout.contains("No issues found"), "{stdout}");
 }
+
+/// Vector tiles decoded by the `mapbox-vector-tile` package: the features are the ones in the
+/// tile, with their properties, and a station sits at the tile coordinates its longitude and
+/// latitude give by the Web Mercator formula.
+#[test]
+fn mapbox_vector_tile_decodes_our_tiles_with_features_in_place() {
+    if !have_python("mapbox_vector_tile", "pip install mapbox-vector-tile") {
+        return;
+    }
+    // Ahlen: 7.8874 E, 51.7650 N (from the source file), in tile 10/339/534.
+    let ahlen = get_json(
+        &demo().url("/ogc/collections/pegel-nrw-stationen/items/Ahlen"),
+        200,
+    );
+    let lon = ahlen["geometry"]["coordinates"][0].as_f64().expect("lon");
+    let lat = ahlen["geometry"]["coordinates"][1].as_f64().expect("lat");
+    let n = 1024.0;
+    let wx = (lon + 180.0) / 360.0 * n;
+    let lat_r = lat.to_radians();
+    let wy = (1.0 - (lat_r.tan() + 1.0 / lat_r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    let (tx, ty) = (wx.floor(), wy.floor());
+    let expected = [
+        ((wx - tx) * 4096.0).round() as i64,
+        ((wy - ty) * 4096.0).round() as i64,
+    ];
+    let url = demo().url(&format!(
+        "/ogc/collections/pegel-nrw-stationen/tiles/WebMercatorQuad/10/{ty}/{tx}"
+    ));
+    let dir = scratch("mvt");
+    let path = dir.join("tile.mvt");
+    let response = crate::http().get(&url).send().expect("GET");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.mapbox-vector-tile"
+    );
+    let etag = response.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_owned();
+    std::fs::write(&path, response.bytes().expect("body")).expect("write");
+    let script = r#"
+import json, sys
+import mapbox_vector_tile
+tile = mapbox_vector_tile.decode(open(sys.argv[1], "rb").read(), default_options={"y_coord_down": True})
+layer = tile["pegel-nrw-stationen"]
+print(json.dumps({"extent": layer["extent"],
+                  "features": {f["properties"]["Name"]: {"coordinates": f["geometry"]["coordinates"],
+                                                          "type": f["geometry"]["type"],
+                                                          "MHW": f["properties"].get("MHW")}
+                               for f in layer["features"]}}))
+"#;
+    let out = run("python3", &["-c", script, path.to_str().expect("utf-8")]);
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(seen["extent"], 4096);
+    let f = &seen["features"]["Ahlen"];
+    assert_eq!(f["type"], "Point");
+    assert_eq!(f["coordinates"], serde_json::json!(expected));
+    assert_eq!(f["MHW"], 182.0);
+    // Every station of the tile (with its buffer of 64 units), no other.
+    let margin = 64.0 / 4096.0 / n * 360.0;
+    let west = tx / n * 360.0 - 180.0 - margin;
+    let east = (tx + 1.0) / n * 360.0 - 180.0 + margin;
+    let lat_of = |y: f64| {
+        (std::f64::consts::PI * (1.0 - 2.0 * y / n))
+            .sinh()
+            .atan()
+            .to_degrees()
+    };
+    let (north, south) = (lat_of(ty - 64.0 / 4096.0), lat_of(ty + 1.0 + 64.0 / 4096.0));
+    let names: BTreeSet<String> = seen["features"]
+        .as_object()
+        .expect("features")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        names,
+        python_names(&format!(
+            "{west} <= x <= {east} and {south} <= y <= {north}"
+        ))
+    );
+
+    // Conditional and compressed requests; empty tiles are 204.
+    let again = crate::http()
+        .get(&url)
+        .header("If-None-Match", &etag)
+        .send()
+        .expect("GET");
+    assert_eq!(again.status().as_u16(), 304);
+    let gz = crate::http()
+        .get(&url)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .expect("GET");
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let empty = crate::http()
+        .get(demo().url("/ogc/collections/pegel-nrw-stationen/tiles/WebMercatorQuad/10/0/0"))
+        .send()
+        .expect("GET");
+    assert_eq!(empty.status().as_u16(), 204);
+    let tilejson = get_json(
+        &demo().url("/ogc/collections/pegel-nrw-stationen/tiles/WebMercatorQuad/tilejson.json"),
+        200,
+    );
+    assert_eq!(tilejson["tilejson"], "3.0.0");
+    assert!(
+        tilejson["tiles"][0]
+            .as_str()
+            .expect("template")
+            .ends_with("/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    );
+}

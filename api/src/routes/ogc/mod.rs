@@ -4,6 +4,7 @@
 //!
 //! Every spatial dataset is a collection. Items are DataFusion plans over the dataset's
 //! GeoParquet (filters, limit and offset in the plan), streamed as GeoJSON batch by batch.
+//! Each collection is also a vector tileset (OGC API – Tiles, `tiles`).
 
 mod collections;
 mod cql2;
@@ -11,9 +12,11 @@ mod crs;
 mod html;
 mod items;
 mod landing;
+mod mvt;
 mod openapi;
 mod params;
 mod plan;
+mod tiles;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -38,6 +41,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/ogc/collections/{id}/items", get(items::items))
         .route("/ogc/collections/{id}/items/{fid}", get(items::item))
+        .route("/ogc/collections/{id}/tiles", get(tiles::tilesets))
+        .route("/ogc/collections/{id}/tiles/{tms}", get(tiles::tileset))
+        .route(
+            "/ogc/collections/{id}/tiles/{tms}/tilejson.json",
+            get(tiles::tilejson),
+        )
+        .route(
+            "/ogc/collections/{id}/tiles/{tms}/{z}/{y}/{x}",
+            get(tiles::tile),
+        )
 }
 
 /// The representation a client asked for, by `f=` first, else by `Accept`.

@@ -80,7 +80,7 @@ pub fn filtered(
 
 /// `bbox` as a cheap test of the `bbox` covering column (when the file has one) followed by
 /// `ST_Intersects` with the box's polygon.
-fn bbox_filter(
+pub(super) fn bbox_filter(
     engine: &QueryEngine,
     c: &Collection<'_>,
     df: &DataFrame,
