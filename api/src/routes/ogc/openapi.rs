@@ -66,6 +66,17 @@ pub fn document_for(base: &BaseUrl, collection_ids: &[String]) -> Value {
         }
     });
     let feature = json!({ "$ref": "#/components/schemas/Feature" });
+    let tile_params: Vec<Value> = [
+        "collectionId",
+        "tileMatrixSetId",
+        "tileMatrix",
+        "tileRow",
+        "tileCol",
+        "fTile",
+    ]
+    .iter()
+    .map(|p| param_ref(p))
+    .collect();
     let paths = json!({
         "/": operation("getLandingPage", "The landing page", &["f"],
             responses("links to the API, conformance and collections", json_and_html(object.clone(), "application/json"), false)),
@@ -91,6 +102,27 @@ pub fn document_for(base: &BaseUrl, collection_ids: &[String]) -> Value {
         "/collections/{collectionId}/items": operation("getFeatures", "The features of a collection",
             &["collectionId", "f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "properties", "sortby", "filter", "filter-lang", "filter-crs"],
             responses("a page of features", json_and_html(feature_collection, "application/geo+json"), true)),
+        "/collections/{collectionId}/tiles": operation("getTilesets", "The vector tilesets of a collection", &["collectionId", "f"],
+            responses("the tilesets", json!({ "application/json": { "schema": object.clone() } }), true)),
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}": operation("getTileset", "A tileset's metadata", &["collectionId", "tileMatrixSetId", "f"],
+            responses("the tileset", json!({ "application/json": { "schema": object.clone() } }), true)),
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json": operation("getTileJson", "The tileset as TileJSON 3.0", &["collectionId", "tileMatrixSetId"],
+            responses("TileJSON", json!({ "application/json": { "schema": object.clone() } }), true)),
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}": {
+            "get": {
+                "operationId": "getTile",
+                "summary": "A Mapbox Vector Tile (gzipped when accepted)",
+                "parameters": tile_params,
+                "responses": {
+                    "200": { "description": "the tile", "content": { super::tiles::MEDIA_TYPE: { "schema": { "type": "string", "format": "binary" } } } },
+                    "204": { "description": "an empty tile" },
+                    "304": { "description": "the tile has not changed (If-None-Match)" },
+                    "400": { "$ref": "#/components/responses/InvalidParameter" },
+                    "404": { "$ref": "#/components/responses/NotFound" },
+                    "500": { "$ref": "#/components/responses/ServerError" },
+                }
+            }
+        },
         "/collections/{collectionId}/items/{featureId}": operation("getFeature", "One feature", &["collectionId", "featureId", "f", "crs", "properties"],
             responses("the feature", json_and_html(feature, "application/geo+json"), true)),
     });
@@ -104,6 +136,15 @@ pub fn document_for(base: &BaseUrl, collection_ids: &[String]) -> Value {
         "featureId": { "name": "featureId", "in": "path", "required": true,
             "description": "a feature id", "schema": { "type": "string" } },
         "f": query("f", "the representation (else by Accept)", json!({ "type": "string", "enum": ["json", "html"] })),
+        "fTile": query("f", "the tile format", json!({ "type": "string", "enum": ["mvt"] })),
+        "tileMatrixSetId": { "name": "tileMatrixSetId", "in": "path", "required": true,
+            "description": "the tile matrix set", "schema": { "type": "string", "enum": ["WebMercatorQuad"] } },
+        "tileMatrix": { "name": "tileMatrix", "in": "path", "required": true,
+            "description": "the zoom level", "schema": { "type": "integer", "minimum": 0, "maximum": 22 } },
+        "tileRow": { "name": "tileRow", "in": "path", "required": true,
+            "description": "the row, from the north (below 2^tileMatrix)", "schema": { "type": "integer", "minimum": 0 } },
+        "tileCol": { "name": "tileCol", "in": "path", "required": true,
+            "description": "the column, from the west (below 2^tileMatrix)", "schema": { "type": "integer", "minimum": 0 } },
         "bbox": query("bbox", "minimum x, minimum y, maximum x, maximum y (in bbox-crs, default CRS84)",
             json!({ "type": "array", "minItems": 4, "maxItems": 4, "items": { "type": "number" } })),
         "bbox-crs": query("bbox-crs", "the CRS of bbox", json!({ "type": "string", "enum": crs })),
