@@ -17,6 +17,7 @@ mod openapi;
 mod params;
 mod plan;
 mod tiles;
+mod tilesets;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -41,11 +42,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/ogc/collections/{id}/items", get(items::items))
         .route("/ogc/collections/{id}/items/{fid}", get(items::item))
-        .route("/ogc/collections/{id}/tiles", get(tiles::tilesets))
-        .route("/ogc/collections/{id}/tiles/{tms}", get(tiles::tileset))
+        .route("/ogc/collections/{id}/tiles", get(tilesets::tilesets))
+        .route("/ogc/collections/{id}/tiles/{tms}", get(tilesets::tileset))
         .route(
             "/ogc/collections/{id}/tiles/{tms}/tilejson.json",
-            get(tiles::tilejson),
+            get(tilesets::tilejson),
         )
         .route(
             "/ogc/collections/{id}/tiles/{tms}/{z}/{y}/{x}",
