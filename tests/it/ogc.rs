@@ -406,6 +406,31 @@ fn ogc_bad_filters_and_parameters_are_400_with_an_exception_body() {
 }
 
 #[test]
+fn ogc_properties_as_equality_parameters() {
+    assert_eq!(
+        names(&items("Einzugsgebiet=Lippe&limit=1000")),
+        sql_names("\"Einzugsgebiet\" = 'Lippe'")
+    );
+    assert_eq!(
+        names(&items("Einzugsgebiet=Lippe&Gewaesser=Lippe&limit=1000")),
+        sql_names("\"Einzugsgebiet\" = 'Lippe' AND \"Gewaesser\" = 'Lippe'")
+    );
+    assert_eq!(
+        items("MHW=182")["numberMatched"],
+        sql_names("\"MHW\" = 182").len()
+    );
+    error(
+        &demo().url(&format!("/ogc/collections/{PEGEL}/items?MHW=hoch")),
+        400,
+    );
+    // The OpenAPI document names them for each collection.
+    let api = get_json(&demo().url("/ogc/api"), 200);
+    let params =
+        api["paths"][format!("/collections/{PEGEL}/items")]["get"]["parameters"].to_string();
+    assert!(params.contains("\"name\":\"Einzugsgebiet\""), "{params}");
+}
+
+#[test]
 fn ogc_properties_and_sortby() {
     let fc = items("properties=Name,MHW&sortby=-MHW,Name&limit=214");
     let features = fc["features"].as_array().expect("features");

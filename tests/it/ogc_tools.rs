@@ -186,6 +186,27 @@ fn gdal_spat_and_where_match_sql() {
         wher,
         sql_names("\"MHW\" > 300 AND \"Einzugsgebiet\" = 'Lippe'")
     );
+    // GDAL sends the equality part to the server, as a property parameter from /ogc/api.
+    let out = Command::new("ogrinfo")
+        .args([
+            "-ro",
+            "-q",
+            "-al",
+            &oapif(),
+            "pegel-nrw-stationen",
+            "-where",
+            filter,
+        ])
+        .env("CPL_DEBUG", "ON")
+        .output()
+        .expect("ogrinfo");
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("Fetch(") && l.contains("Einzugsgebiet=Lippe")),
+        "{log}"
+    );
 }
 
 #[test]
@@ -259,6 +280,8 @@ fn schemathesis_finds_no_server_error_and_no_response_against_the_openapi_docume
             "6",
         ])
         .env("NO_COLOR", "1")
+        // It keeps a cache folder where it runs.
+        .current_dir(scratch("schemathesis"))
         .output()
         .expect("schemathesis");
     let stdout = String::from_utf8_lossy(&out.stdout);

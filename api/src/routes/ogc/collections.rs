@@ -155,6 +155,17 @@ impl<'a> Collection<'a> {
             .filter(move |c| c.name != geometry && c.data_type != "geometry")
     }
 
+    /// The properties `/items` takes as equality filters (`?Name=Ahlen`): those of simple
+    /// types whose names are not a standard parameter.
+    pub fn filter_properties(&self) -> impl Iterator<Item = &Column> {
+        self.properties().filter(|c| {
+            matches!(
+                c.data_type.as_str(),
+                "string" | "integer" | "number" | "boolean" | "date"
+            ) && !super::items::ITEMS_PARAMS.contains(&c.name.as_str())
+        })
+    }
+
     /// The collection's JSON description.
     pub fn describe(&self, base: &BaseUrl) -> Value {
         let id = self.id();

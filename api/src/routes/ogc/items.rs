@@ -48,14 +48,17 @@ pub async fn items(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(raw.as_deref(), ITEMS_PARAMS)?;
+    let snapshot = state.snapshot().await?;
+    let engine = &snapshot.engine;
+    let collection = Collection::find(&snapshot.catalog, &id)?;
+    // The standard parameters, and each simple property for equality (Part 1, fc-filters).
+    let mut allowed: Vec<&str> = ITEMS_PARAMS.to_vec();
+    allowed.extend(collection.filter_properties().map(|c| c.name.as_str()));
+    let params = Params::parse(raw.as_deref(), &allowed)?;
     let repr = Representation::negotiate(params.get("f"), &headers)?;
     let limit = params.limit()?;
     let offset = params.integer("offset")?.unwrap_or(0);
     let crs = params.crs("crs")?;
-    let snapshot = state.snapshot().await?;
-    let engine = &snapshot.engine;
-    let collection = Collection::find(&snapshot.catalog, &id)?;
     let id_column = collection.id_column(engine).await?;
     let df = plan::table(engine, &collection).await?;
     let df = plan::filtered(engine, &collection, df, &params)?;
@@ -72,15 +75,12 @@ pub async fn items(
 
     let href = base.join(&format!("/ogc/collections/{id}/items"));
     let page = |offset: usize, f: &str| {
-        let query = params.with("offset", &offset.to_string());
-        let query = if f.is_empty() {
-            query
-        } else {
-            Params::parse(Some(&query), ITEMS_PARAMS)
-                .map(|p| p.with("f", f))
-                .unwrap_or(query)
-        };
-        format!("{href}?{query}")
+        let offset = offset.to_string();
+        let mut changes = vec![("offset", offset.as_str())];
+        if !f.is_empty() {
+            changes.push(("f", f));
+        }
+        format!("{href}?{}", params.with(&changes))
     };
     let mut links = vec![
         link(page(offset, "json"), "self", GEOJSON, "this page"),

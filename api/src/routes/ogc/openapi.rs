@@ -50,7 +50,25 @@ fn operation(id: &str, summary: &str, params: &[&str], responses: Value) -> Valu
 }
 
 /// The document for the current collections.
-pub fn document_for(base: &BaseUrl, collection_ids: &[String]) -> Value {
+/// A collection as the document needs it: its id and the properties `/items` filters on, with
+/// their JSON Schema types.
+pub struct Described {
+    pub id: String,
+    pub properties: Vec<(String, Value)>,
+}
+
+fn property_schema(data_type: &str) -> Value {
+    match data_type {
+        "integer" => json!({ "type": "integer" }),
+        "number" => json!({ "type": "number" }),
+        "boolean" => json!({ "type": "boolean" }),
+        "date" => json!({ "type": "string", "format": "date" }),
+        _ => json!({ "type": "string" }),
+    }
+}
+
+pub fn document_for(base: &BaseUrl, collections: &[Described]) -> Value {
+    let collection_ids: Vec<&str> = collections.iter().map(|c| c.id.as_str()).collect();
     let crs: Vec<String> = ALL.iter().map(|c| c.uri()).collect();
     let object = json!({ "type": "object" });
     let feature_collection = json!({
@@ -101,7 +119,7 @@ pub fn document_for(base: &BaseUrl, collection_ids: &[String]) -> Value {
             responses("the queryables", json_and_html(object.clone(), "application/schema+json"), true)),
         "/collections/{collectionId}/items": operation("getFeatures", "The features of a collection",
             &["collectionId", "f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "properties", "sortby", "filter", "filter-lang", "filter-crs"],
-            responses("a page of features", json_and_html(feature_collection, "application/geo+json"), true)),
+            responses("a page of features", json_and_html(feature_collection.clone(), "application/geo+json"), true)),
         "/collections/{collectionId}/tiles": operation("getTilesets", "The vector tilesets of a collection", &["collectionId", "f"],
             responses("the tilesets", json!({ "application/json": { "schema": object.clone() } }), true)),
         "/collections/{collectionId}/tiles/{tileMatrixSetId}": operation("getTileset", "A tileset's metadata", &["collectionId", "tileMatrixSetId", "f"],
@@ -126,6 +144,41 @@ pub fn document_for(base: &BaseUrl, collection_ids: &[String]) -> Value {
         "/collections/{collectionId}/items/{featureId}": operation("getFeature", "One feature", &["collectionId", "featureId", "f", "crs", "properties"],
             responses("the feature", json_and_html(feature, "application/geo+json"), true)),
     });
+    // Each collection's items again, with its properties as equality filters (Part 1,
+    // recommendation fc-filters), so that clients such as GDAL can filter on the server.
+    let mut paths = paths;
+    for c in collections {
+        let mut parameters: Vec<Value> = [
+            "f",
+            "bbox",
+            "bbox-crs",
+            "datetime",
+            "limit",
+            "offset",
+            "crs",
+            "properties",
+            "sortby",
+            "filter",
+            "filter-lang",
+            "filter-crs",
+        ]
+        .iter()
+        .map(|p| param_ref(p))
+        .collect();
+        for (name, schema) in &c.properties {
+            parameters.push(json!({
+                "name": name, "in": "query", "required": false, "style": "form", "explode": false,
+                "description": format!("features whose {name} equals this value"),
+                "schema": schema,
+            }));
+        }
+        paths[format!("/collections/{}/items", c.id)] = json!({ "get": {
+            "operationId": format!("getFeatures-{}", c.id),
+            "summary": format!("The features of {}", c.id),
+            "parameters": parameters,
+            "responses": responses("a page of features", json_and_html(feature_collection.clone(), "application/geo+json"), true),
+        }});
+    }
     let query = |name: &str, description: &str, schema: Value| {
         json!({ "name": name, "in": "query", "required": false, "description": description,
                 "schema": schema, "style": "form", "explode": false })
@@ -225,10 +278,16 @@ pub async fn document(
     // The document itself is JSON unless HTML is asked for by name or by a browser.
     let repr = Representation::negotiate(params.get("f"), &headers)?;
     let snapshot = state.snapshot().await?;
-    let ids: Vec<String> = Collection::all(&snapshot.catalog)
-        .map(|c| c.id().to_owned())
+    let collections: Vec<Described> = Collection::all(&snapshot.catalog)
+        .map(|c| Described {
+            id: c.id().to_owned(),
+            properties: c
+                .filter_properties()
+                .map(|p| (p.name.clone(), property_schema(&p.data_type)))
+                .collect(),
+        })
         .collect();
-    let body = document_for(&base, &ids);
+    let body = document_for(&base, &collections);
     Ok(match repr {
         Representation::Json => json_response(&body, MEDIA_TYPE),
         Representation::Html => html::json_page("OpenAPI", &body),

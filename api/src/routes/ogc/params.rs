@@ -43,10 +43,12 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
-    /// The query string with `name` replaced by `value` (for paging links).
-    pub fn with(&self, name: &str, value: &str) -> String {
+    /// The query string with some parameters set to other values (for paging links).
+    pub fn with(&self, changes: &[(&str, &str)]) -> String {
         let mut map = self.0.clone();
-        map.insert(name.to_owned(), value.to_owned());
+        for (name, value) in changes {
+            map.insert((*name).to_owned(), (*value).to_owned());
+        }
         serde_urlencoded::to_string(&map).unwrap_or_default()
     }
 

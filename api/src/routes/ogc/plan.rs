@@ -75,6 +75,24 @@ pub fn filtered(
             "filter-lang and filter-crs need a filter",
         ));
     }
+    for column in c.filter_properties() {
+        let Some(value) = params.get(&column.name) else {
+            continue;
+        };
+        let node = cql2::Node::Compare(
+            cql2::Comparison::Eq,
+            cql2::Operand::Property(column.name.clone()),
+            cql2::Operand::Text(value.to_owned()),
+        );
+        let cx = cql2::Context {
+            schema: df.schema(),
+            engine,
+            crs: super::crs::Supported::CRS84,
+        };
+        let expr = cql2::to_expr(&node, &cx)
+            .map_err(|e| ApiError::bad_request(format!("{}: {e}", column.name)))?;
+        df = df.filter(expr).map_err(plan_error)?;
+    }
     Ok(df)
 }
 
