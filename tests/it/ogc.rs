@@ -182,6 +182,12 @@ fn ogc_collections_are_the_spatial_datasets_with_extent_and_crs() {
     );
     assert_eq!(q["properties"]["MHW"]["type"], "number");
     assert_eq!(q["properties"]["east"]["type"], "integer");
+    let sortables = get_json(
+        &demo().url(&format!("/ogc/collections/{PEGEL}/sortables")),
+        200,
+    );
+    assert!(sortables["properties"]["MHW"].is_object());
+    assert!(sortables["properties"].get("geometry").is_none());
     error(&demo().url("/ogc/collections/haushalt-wesel-2017"), 404);
     error(&demo().url("/ogc/collections/nope/items"), 404);
 }

@@ -207,6 +207,18 @@ impl<'a> Collection<'a> {
                 "application/schema+json",
                 "the properties filters may use",
             ),
+            link(
+                format!("{href}/sortables"),
+                "http://www.opengis.net/def/rel/ogc/1.0/sortables",
+                "application/schema+json",
+                "the properties sortby may use",
+            ),
+            link(
+                format!("{href}/tiles"),
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "application/json",
+                "the vector tilesets",
+            ),
         ];
         for (ext, media) in [
             ("parquet", "application/vnd.apache.parquet"),
@@ -319,12 +331,44 @@ pub async fn queryables(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    schema_document(&state, &id, &base, raw, &headers, false).await
+}
+
+/// `/sortables` (Part 8): the queryables without the geometry, which has no order.
+pub async fn sortables(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    base: BaseUrl,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    schema_document(&state, &id, &base, raw, &headers, true).await
+}
+
+async fn schema_document(
+    state: &AppState,
+    id: &str,
+    base: &BaseUrl,
+    raw: Option<String>,
+    headers: &HeaderMap,
+    sortables: bool,
+) -> Result<Response, ApiError> {
     let params = Params::parse(raw.as_deref(), &["f"])?;
-    let repr = Representation::negotiate(params.get("f"), &headers)?;
+    let repr = Representation::negotiate(params.get("f"), headers)?;
     let snapshot = state.snapshot().await?;
-    let body = Collection::find(&snapshot.catalog, &id)?.queryables(&base);
+    let collection = Collection::find(&snapshot.catalog, id)?;
+    let mut body = collection.queryables(base);
+    let title = if sortables {
+        if let Some(p) = body["properties"].as_object_mut() {
+            p.remove(collection.geometry_column());
+        }
+        body["$id"] = json!(base.join(&format!("/ogc/collections/{id}/sortables")));
+        "Sortables"
+    } else {
+        "Queryables"
+    };
     Ok(match repr {
         Representation::Json => json_response(&body, "application/schema+json"),
-        Representation::Html => html::json_page("Queryables", &body),
+        Representation::Html => html::json_page(title, &body),
     })
 }

@@ -40,6 +40,10 @@ pub fn routes() -> Router<AppState> {
             "/ogc/collections/{id}/queryables",
             get(collections::queryables),
         )
+        .route(
+            "/ogc/collections/{id}/sortables",
+            get(collections::sortables),
+        )
         .route("/ogc/collections/{id}/items", get(items::items))
         .route("/ogc/collections/{id}/items/{fid}", get(items::item))
         .route("/ogc/collections/{id}/tiles", get(tilesets::tilesets))

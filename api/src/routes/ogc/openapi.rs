@@ -117,6 +117,8 @@ pub fn document_for(base: &BaseUrl, collections: &[Described]) -> Value {
             responses("the collection", json_and_html(json!({ "$ref": "#/components/schemas/Collection" }), "application/json"), true)),
         "/collections/{collectionId}/queryables": operation("getQueryables", "The properties a filter may use (JSON Schema)", &["collectionId", "f"],
             responses("the queryables", json_and_html(object.clone(), "application/schema+json"), true)),
+        "/collections/{collectionId}/sortables": operation("getSortables", "The properties sortby may use (JSON Schema)", &["collectionId", "f"],
+            responses("the sortables", json_and_html(object.clone(), "application/schema+json"), true)),
         "/collections/{collectionId}/items": operation("getFeatures", "The features of a collection",
             &["collectionId", "f", "bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "properties", "sortby", "filter", "filter-lang", "filter-crs"],
             responses("a page of features", json_and_html(feature_collection.clone(), "application/geo+json"), true)),
