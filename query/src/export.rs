@@ -207,6 +207,133 @@ impl ResultEncoder for GeoJson {
     }
 }
 
+/// GeoJSON features of record batches without the collection around them, for callers that
+/// write their own envelope (OGC API items): an optional `id` column and an optional swap of
+/// x and y (EPSG:4326 in latitude/longitude order).
+pub struct FeatureWriter {
+    geometry: usize,
+    id: Option<usize>,
+    /// The property names, already JSON-quoted, with the indexes of their columns.
+    keys: Vec<(usize, String)>,
+    swap_axes: bool,
+    written: u64,
+}
+
+impl FeatureWriter {
+    /// A writer for batches of `schema`; `id` names the column whose value becomes the
+    /// feature's `id` (it stays a property too).
+    pub fn new(schema: &SchemaRef, id: Option<&str>, swap_axes: bool) -> Result<FeatureWriter> {
+        let geometry = geometry_column(schema).ok_or_else(|| {
+            QueryError::Invalid("no geometry column to write GeoJSON from".into())
+        })?;
+        let id = match id {
+            Some(name) => Some(
+                schema
+                    .index_of(name)
+                    .map_err(|e| QueryError::Invalid(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let keys = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != geometry)
+            .map(|(i, f)| {
+                (
+                    i,
+                    serde_json::to_string(f.name()).expect("a string serialises"),
+                )
+            })
+            .collect();
+        Ok(FeatureWriter {
+            geometry,
+            id,
+            keys,
+            swap_axes,
+            written: 0,
+        })
+    }
+
+    /// Leaves the id column out of the properties (when the client did not ask for it).
+    pub fn hide_id(mut self) -> FeatureWriter {
+        if let Some(id) = self.id {
+            self.keys.retain(|(i, _)| *i != id);
+        }
+        self
+    }
+
+    /// Features written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Appends the batch's features to `out`, each after a comma but the very first.
+    pub fn write(&mut self, batch: &RecordBatch, out: &mut Vec<u8>) -> Result<()> {
+        let columns: Vec<usize> = self.keys.iter().map(|(i, _)| *i).collect();
+        let properties = batch
+            .project(&columns)
+            .map_err(|e| QueryError::Execution(e.to_string()))?;
+        let cells = json_cells(&properties)?;
+        let ids = match self.id {
+            Some(i) => Some(json_cells(
+                &batch
+                    .project(&[i])
+                    .map_err(|e| QueryError::Execution(e.to_string()))?,
+            )?),
+            None => None,
+        };
+        let geometry = batch.column(self.geometry);
+        for (row, cells) in cells.into_iter().enumerate() {
+            if self.written > 0 {
+                out.push(b',');
+            }
+            self.written += 1;
+            out.extend_from_slice(br#"{"type":"Feature","#);
+            if let Some(id) = ids.as_ref().and_then(|ids| ids[row].first()) {
+                out.extend_from_slice(br#""id":"#);
+                out.extend_from_slice(id.as_bytes());
+                out.push(b',');
+            }
+            out.extend_from_slice(br#""geometry":"#);
+            match wkb_at(geometry.as_ref(), row) {
+                None => out.extend_from_slice(b"null"),
+                Some(bytes) => {
+                    let json = self.geometry_json(bytes).map_err(|e| {
+                        QueryError::Execution(format!("row {row}: not a WKB geometry: {e}"))
+                    })?;
+                    out.extend_from_slice(json.as_bytes());
+                }
+            }
+            out.extend_from_slice(br#","properties":{"#);
+            for (i, ((_, key), value)) in self.keys.iter().zip(cells).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(key.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(value.as_bytes());
+            }
+            out.extend_from_slice(b"}}");
+        }
+        Ok(())
+    }
+
+    fn geometry_json(
+        &self,
+        wkb: &[u8],
+    ) -> std::result::Result<String, geozero::error::GeozeroError> {
+        if !self.swap_axes {
+            return Wkb(wkb).to_json();
+        }
+        use geo::MapCoordsInPlace;
+        use geozero::ToGeo;
+        let mut geometry = Wkb(wkb).to_geo()?;
+        geometry.map_coords_in_place(|c| geo_types::Coord { x: c.y, y: c.x });
+        geometry.to_json()
+    }
+}
+
 fn wkb_at(column: &dyn Array, row: usize) -> Option<&[u8]> {
     if column.is_null(row) {
         return None;

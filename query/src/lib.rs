@@ -15,8 +15,11 @@ mod session;
 mod spatial;
 mod spatial_join;
 
+/// The DataFusion this engine is built on, for callers that build plans from expressions.
+pub use datafusion;
+
 pub use catalog_tables::{CATALOG_SCHEMA, CATALOG_TABLES, version_table_name};
 pub use error::{QueryError, Result};
-pub use export::{Format, ResultEncoder, geometry_column};
+pub use export::{FeatureWriter, Format, ResultEncoder, geometry_column};
 pub use output::{ResultTable, displayable, to_csv, to_json_table};
 pub use session::{Limits, QueryEngine, build_session};

@@ -319,6 +319,48 @@ impl QueryEngine {
             }
             Ok(TreeNodeRecursion::Continue)
         });
+        let (schema, stream) = self.stream_until(df, deadline).await?;
+        Ok((schema, stream, deterministic))
+    }
+
+    /// A dataset's table read by one partition, so rows come in file order and pages of
+    /// `offset`/`limit` are stable (OGC API items). `None` when no such table exists.
+    pub async fn ordered_table(&self, table: &str) -> Result<Option<DataFrame>> {
+        use datafusion::datasource::provider_as_source;
+        use datafusion::logical_expr::LogicalPlanBuilder;
+        let Some(provider) = self.ctx.table_provider(table).await.ok() else {
+            return Ok(None);
+        };
+        let mut state = self.ctx.state();
+        let options = state.config_mut().options_mut();
+        options.execution.target_partitions = 1;
+        options.optimizer.repartition_file_scans = false;
+        let plan = LogicalPlanBuilder::scan(table, provider_as_source(provider), None)?.build()?;
+        Ok(Some(DataFrame::new(state, plan)))
+    }
+
+    /// A scalar function registered in the session (`st_intersects`, `st_transform`, …).
+    pub fn udf(&self, name: &str) -> Option<Arc<datafusion::logical_expr::ScalarUDF>> {
+        use datafusion::execution::FunctionRegistry;
+        self.ctx.udf(name).ok()
+    }
+
+    /// Streams a DataFrame built by the caller under the same limits as SQL: a query slot,
+    /// the time limit and the memory pool.
+    pub async fn stream_frame(
+        &self,
+        df: DataFrame,
+    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
+        let deadline = tokio::time::Instant::now() + self.limits.timeout;
+        self.stream_until(df, deadline).await
+    }
+
+    async fn stream_until(
+        &self,
+        df: DataFrame,
+        deadline: tokio::time::Instant,
+    ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
+        let secs = self.limits.timeout.as_secs();
         let slot = self.slot(deadline).await?;
         let (schema, execution) = self.execute(df, slot);
         let limit_mib = self.query_memory_bytes() / (1024 * 1024);
@@ -337,7 +379,7 @@ impl QueryEngine {
                 Ok(Some(Err(err))) => Some((Err(name_limit(err)), (e, true))),
             }
         });
-        Ok((schema, stream.boxed(), deterministic))
+        Ok((schema, stream.boxed()))
     }
 }
 

@@ -6,6 +6,8 @@ mod ckan;
 mod cli;
 mod datapackage;
 mod dcat;
+mod ogc;
+mod ogc_tools;
 mod outside;
 mod pages;
 mod server;

@@ -5,6 +5,7 @@ mod datapackage;
 mod datasets;
 mod dcat;
 mod download;
+mod ogc;
 mod sql;
 
 use axum::Router;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/action/{action}", get(ckan::action).post(ckan::action))
         .merge(dcat::routes())
+        .merge(ogc::routes())
         .merge(crate::pages::routes())
         .fallback(not_found)
         .layer(
