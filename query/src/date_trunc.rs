@@ -111,15 +111,35 @@ impl ScalarUDFImpl for DateTrunc {
 }
 
 /// Truncates every value to the first instant of its period of `months` months.
-fn truncate<T: ArrowTimestampType>(array: &ArrayRef, months: i64, per_second: i64) -> ArrayRef {
+fn truncate<T: ArrowTimestampType<Native = i64>>(
+    array: &ArrayRef,
+    months: i64,
+    per_second: i64,
+) -> ArrayRef {
     let per_day = per_second * 86_400;
     let values: &PrimitiveArray<T> = array.as_primitive();
-    let out: PrimitiveArray<T> = values.unary(|v| {
-        let days = v.div_euclid(per_day);
-        let (year, month) = civil_from_days(days);
-        let month0 = (month - 1) / months * months;
-        days_from_civil(year, month0 + 1) * per_day
-    });
+    // Readings come in time order, so most values fall in the period of the one before:
+    // remember that period's bounds and compute the calendar only when a value leaves it.
+    let (mut start, mut end) = (i64::MAX, i64::MIN);
+    let truncated: Vec<i64> = values
+        .values()
+        .iter()
+        .map(|&v| {
+            if v < start || v >= end {
+                let (year, month) = civil_from_days(v.div_euclid(per_day));
+                let first = (month - 1) / months * months + 1;
+                let (next_year, next) = if first + months > 12 {
+                    (year + 1, first + months - 12)
+                } else {
+                    (year, first + months)
+                };
+                start = days_from_civil(year, first) * per_day;
+                end = days_from_civil(next_year, next) * per_day;
+            }
+            start
+        })
+        .collect();
+    let out = PrimitiveArray::<T>::new(truncated.into(), values.nulls().cloned());
     Arc::new(out.with_data_type(array.data_type().clone())) as ArrayRef
 }
 
