@@ -110,7 +110,7 @@ pub(super) fn bbox_filter(
     let b = super::crs::envelope(&ring);
     let mut polygon = vec![1u8, 3, 0, 0, 0, 1, 0, 0, 0];
     polygon.extend_from_slice(&(ring.len() as u32).to_le_bytes());
-    for (x, y) in ring {
+    for &(x, y) in &ring {
         polygon.extend_from_slice(&x.to_le_bytes());
         polygon.extend_from_slice(&y.to_le_bytes());
     }
@@ -127,12 +127,31 @@ pub(super) fn bbox_filter(
     }
     use allmende_query::datafusion::functions::core::expr_ext::FieldAccessor;
     let part = |name: &str| column("bbox").field(name);
-    Ok(part("xmin")
+    let boxes_meet = part("xmin")
         .lt_eq(lit(b[2]))
         .and(part("xmax").gt_eq(lit(b[0])))
         .and(part("ymin").lt_eq(lit(b[3])))
-        .and(part("ymax").gt_eq(lit(b[1])))
-        .and(exact))
+        .and(part("ymax").gt_eq(lit(b[1])));
+    // A point's box is the point: for a box in lon/lat (the ring is its envelope) over a
+    // dataset of points only, the covering test is already exact.
+    let only_points = c
+        .version
+        .geometry
+        .as_ref()
+        .is_some_and(|g| !g.types.is_empty() && g.types.iter().all(|t| t == "Point"));
+    if only_points && is_envelope(&ring, b) {
+        return Ok(boxes_meet);
+    }
+    Ok(boxes_meet.and(exact))
+}
+
+/// Whether a closed ring is exactly the rectangle `b` (`[xmin, ymin, xmax, ymax]`).
+fn is_envelope(ring: &[(f64, f64)], b: [f64; 4]) -> bool {
+    ring.len() == 5
+        && ring.first() == ring.last()
+        && ring
+            .iter()
+            .all(|&(x, y)| (x == b[0] || x == b[2]) && (y == b[1] || y == b[3]))
 }
 
 /// A literal instant in the type of a date or time column.
