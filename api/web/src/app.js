@@ -150,7 +150,9 @@ async function setupMap(node) {
 // The dataset's vector tiles. The tile requests go to this server (the template is made
 // absolute with the page's origin: the worker that fetches them has another base URL), only
 // for tiles inside the dataset's extent; beyond zoom 14 MapLibre enlarges the zoom 14 tiles
-// (they are exact to well under a metre there) instead of asking for more.
+// (they are exact to well under a metre there) instead of asking for more. A tiles template
+// rather than our TileJSON: the page already has the extent (one request less), and the
+// TileJSON's absolute URLs follow ALLMENDE_BASE_URL, which need not be the page's origin.
 function addTiles(node, map, bbox) {
   const layer = node.dataset.layer;
   map.addSource("data", {
