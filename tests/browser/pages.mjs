@@ -1,11 +1,13 @@
 // The citizen's walk through the demo in headless Chromium (Debian's `chromium`, driven by
 // playwright-core from api/web's lockfile), with axe-core on every page:
 //
-//   search "Pegel" → the gauge stations' page: the map shows the gauges (map pixels at the
-//   gauges' positions have the marker colour; one is clicked and its popup names it) → the
-//   daily readings' page: the chart draws the readings and the warning thresholds → a
-//   download link returns the file whose SHA-256 the page states → the SQL console runs a
-//   query and shows its rows, maps a geometry result, and marks an error at its position.
+//   search "Pegel" → the gauge stations' page: the map shows the gauges from our vector tiles
+//   (map pixels at the gauges' positions have the marker colour; one is clicked and its popup
+//   names it; the feature list opens another; tiles were requested, the whole GeoJSON file
+//   not) → the daily readings' page: the chart draws the readings and the warning
+//   thresholds → a download link returns the file whose SHA-256 the page states → the SQL
+//   console runs a query and shows its rows, maps a geometry result, and marks an error at
+//   its position.
 //
 // No request may leave 127.0.0.1 (the demo server, and the basemap test's tile server), and no Content-Security-Policy violation or script error
 // may occur. Screenshots of every step go to the folder given as the second argument.
@@ -123,15 +125,18 @@ await shot("search-pegel");
 const chunks = requested.filter((u) => u.includes("/assets/chunk-"));
 check(chunks.length === 0, `home and search load no map or chart code (${chunks.join(", ")})`);
 
-// 2. The gauge stations: the map shows the gauges.
+// 2. The gauge stations: the map shows the gauges, drawn from our vector tiles. The gauges'
+// positions, to look for them on the map, come from the GeoJSON download fetched here in
+// Node, outside the browser: the page itself must not download the whole file.
+const gauges = await (await fetch(`${base}/api/datasets/pegel-nrw-stationen/download.geojson`)).json();
+const beforeGauges = requested.length;
 await page.getByRole("link", { name: "Pegelstationen in Nordrhein-Westfalen" }).click();
 await page.waitForURL(/\/datasets\/pegel-nrw-stationen/);
 await page.waitForFunction(() => document.querySelector(".map")?.dataset.ready, null, { timeout: 60000 });
 await page.locator(".map").scrollIntoViewIfNeeded();
-const mapState = await page.evaluate(async () => {
+const mapState = await page.evaluate(async (data) => {
   const node = document.querySelector(".map");
   const map = window.allmende.maps[0];
-  const data = await (await fetch(node.dataset.geojson)).json();
   const canvas = map.getCanvas();
   const copy = document.createElement("canvas");
   copy.width = canvas.width;
@@ -159,9 +164,9 @@ const mapState = await page.evaluate(async () => {
   const rect = canvas.getBoundingClientRect();
   const first = data.features[0];
   const p = map.project(first.geometry.coordinates);
-  return { features: data.features.length, inside, hits, drawn, corner, background: background(corner), click: { x: rect.left + p.x, y: rect.top + p.y, name: first.properties.Name } };
-});
-check(mapState.features > 100, `map: ${mapState.features} gauges loaded`);
+  return { features: data.features.length, tiled: Number(node.dataset.ready), inside, hits, drawn, corner, background: background(corner), click: { x: rect.left + p.x, y: rect.top + p.y, name: first.properties.Name } };
+}, gauges);
+check(mapState.features > 100 && mapState.tiled === mapState.features, `map: the tiles hold all ${mapState.tiled} of ${mapState.features} gauges`);
 // Where gauges crowd, a neighbour's white ring may cover a marker's centre: every gauge
 // position is drawn on, and most show the marker colour itself.
 check(
@@ -181,6 +186,11 @@ await page.getByLabel("Objekt auf der Karte zeigen:").selectOption({ label: "Ahl
 await page.waitForSelector(".maplibregl-popup", { timeout: 10000 });
 const keyboardPopup = await page.locator(".maplibregl-popup").innerText();
 check(keyboardPopup.includes("Werse"), "map: the feature list opens a gauge's properties (Ahlen, river Werse)");
+const mapRequests = requested.slice(beforeGauges).map((u) => new URL(u).pathname);
+const tileRequests = mapRequests.filter((u) => u.startsWith("/ogc/collections/pegel-nrw-stationen/tiles/WebMercatorQuad/"));
+const wholeFile = mapRequests.filter((u) => u.includes("/download.") || u.endsWith(".geojson"));
+check(tileRequests.length > 0, `map: drawn from ${tileRequests.length} vector tiles (${tileRequests.slice(0, 3).join(", ")})`);
+check(wholeFile.length === 0, `map: the page downloads no whole file (${wholeFile.join(", ")})`);
 await axe("gauge stations");
 
 // 3. The daily readings: the chart with thresholds.

@@ -227,9 +227,20 @@ fn dataset_page_has_metadata_downloads_checksums_map_and_snippets() {
         demo().base
     )));
     assert!(html.contains("Diese Version zitieren"));
+    // The map draws our vector tiles, not the whole GeoJSON download.
     assert!(html.contains(&format!(
-        "data-geojson=\"/api/datasets/{id}/download.geojson\""
+        "data-tiles=\"/ogc/collections/{id}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}\""
     )));
+    assert!(html.contains(&format!("data-layer=\"{id}\"")));
+    assert!(html.contains(&format!("data-items=\"/ogc/collections/{id}/items\"")));
+    assert!(html.contains("data-table=\"pegel_nrw_stationen\""));
+    assert!(!html.contains("data-geojson"));
+    // Zoom 7 tile 42/66 (y before x) covers most of North Rhine-Westphalia.
+    let tile = get(
+        &format!("/ogc/collections/{id}/tiles/WebMercatorQuad/7/42/66"),
+        &[],
+    );
+    assert_eq!(tile.status().as_u16(), 200);
     assert!(html.contains(&format!("{}/ogc/collections/{id}", demo().base)));
     assert!(html.contains("gpd.read_file("));
     assert!(html.contains("SELECT * FROM pegel_nrw_stationen LIMIT 10"));
@@ -249,7 +260,11 @@ fn dataset_page_has_metadata_downloads_checksums_map_and_snippets() {
     }
     // A table without geometry has no map and no GeoJSON alternate.
     let (_, html) = page("/datasets/haushalt-wesel-2017", &[], 200);
-    assert!(!html.contains("data-geojson") && !html.contains("application/geo+json"));
+    assert!(
+        !html.contains("data-tiles")
+            && !html.contains("data-geojson")
+            && !html.contains("application/geo+json")
+    );
 }
 
 #[test]

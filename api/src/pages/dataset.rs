@@ -1,6 +1,6 @@
-//! One dataset's page: metadata and licence, downloads, a map of spatial data, a chart of
-//! time series, a paged and sortable table preview, the schema with column statistics, the
-//! versions with stable citable URLs and checksums, and copy-ready snippets.
+//! One dataset's page: metadata and licence, downloads, a map of spatial data (our vector
+//! tiles), a chart of time series, a paged and sortable table preview, the schema with column
+//! statistics, the versions with stable citable URLs and checksums, and copy-ready snippets.
 
 use allmende_catalog::{Column, Manifest, Version, licence_by_id, table_name};
 use axum::extract::{Path, State};
@@ -116,7 +116,12 @@ async fn render(
                     (ctx.t("Klicken Sie auf ein Objekt, um seine Eigenschaften zu sehen. Die Tabelle unten enthält dieselben Daten als Text.",
                            "Click a feature to see its properties. The table below holds the same data as text."))
                 }
-                div.map data-geojson=(format!("/api/datasets/{id}/download.geojson"))
+                // Our vector tiles (OGC API – Tiles), fitted to the extent; the feature list
+                // asks /api/sql for the names and /ogc items for the chosen feature.
+                div.map data-tiles=(format!("/ogc/collections/{id}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"))
+                    data-layer=(id)
+                    data-items=(format!("/ogc/collections/{id}/items"))
+                    data-table=(table)
                     data-bbox=(g.bbox.map(|b| json!(b).to_string()).unwrap_or_default())
                     data-basemap=(basemap_url().unwrap_or_default())
                     data-attribution=(m.meta.attribution.clone().unwrap_or_default())

@@ -74,6 +74,47 @@ function propertiesTable(properties, label) {
   return el("table", { class: "popup" }, [...caption, el("tbody", {}, rows)]);
 }
 
+// The data's layers (polygons filled and outlined, lines, points as circles) on the source
+// "data": GeoJSON, or vector tiles whose features are in `sourceLayer`. A click on a feature
+// shows its properties, captioned by its `label` property.
+function addDataLayers(map, sourceLayer, label) {
+  const on = sourceLayer ? { source: "data", "source-layer": sourceLayer } : { source: "data" };
+  map.addLayer({
+    id: "data-fill", type: "fill", ...on,
+    filter: ["==", ["geometry-type"], "Polygon"],
+    paint: { "fill-color": "#0b6e99", "fill-opacity": 0.25 },
+  });
+  map.addLayer({
+    id: "data-line", type: "line", ...on,
+    filter: ["in", ["geometry-type"], ["literal", ["Polygon", "LineString"]]],
+    paint: { "line-color": "#064a68", "line-width": 1.5 },
+  });
+  map.addLayer({
+    id: "data-point", type: "circle", ...on,
+    filter: ["==", ["geometry-type"], "Point"],
+    paint: {
+      "circle-color": "#c2410c", "circle-radius": 6,
+      "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5,
+    },
+  });
+  const layers = ["data-point", "data-line", "data-fill"];
+  map.on("click", (e) => {
+    const f = map.queryRenderedFeatures(e.point, { layers })[0];
+    if (!f) return;
+    new maplibregl.Popup({ maxWidth: "320px" })
+      .setLngLat(e.lngLat)
+      .setDOMContent(propertiesTable(f.properties, label))
+      .addTo(map);
+  });
+  for (const layer of layers) {
+    map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+    map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+  }
+}
+
+// A map in `node`: the dataset page's of our vector tiles (`data-tiles`, the OGC API – Tiles
+// URL template, and `data-layer`, the tiles' layer), or the SQL console's of a query
+// result's GeoJSON (`data-geojson`).
 async function setupMap(node) {
   await loadMaplibre();
   const status = node.querySelector(".status");
@@ -97,56 +138,57 @@ async function setupMap(node) {
   map.on("load", async () => {
     try {
       status.textContent = text.loading;
-      const data = await getJson(node.dataset.geojson);
-      map.addSource("data", { type: "geojson", data });
-      map.addLayer({
-        id: "data-fill", type: "fill", source: "data",
-        filter: ["==", ["geometry-type"], "Polygon"],
-        paint: { "fill-color": "#0b6e99", "fill-opacity": 0.25 },
-      });
-      map.addLayer({
-        id: "data-line", type: "line", source: "data",
-        filter: ["in", ["geometry-type"], ["literal", ["Polygon", "LineString"]]],
-        paint: { "line-color": "#064a68", "line-width": 1.5 },
-      });
-      map.addLayer({
-        id: "data-point", type: "circle", source: "data",
-        filter: ["==", ["geometry-type"], "Point"],
-        paint: {
-          "circle-color": "#c2410c", "circle-radius": 6,
-          "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5,
-        },
-      });
-      if (!bbox && data.features?.length) {
-        const b = new maplibregl.LngLatBounds();
-        for (const f of data.features) {
-          const walk = (c) => (typeof c[0] === "number" ? b.extend(c) : c.forEach(walk));
-          if (f.geometry) walk(f.geometry.coordinates);
-        }
-        if (!b.isEmpty()) map.fitBounds(b, { padding: 24, duration: 0 });
-      }
-      const layers = ["data-point", "data-line", "data-fill"];
-      map.on("click", (e) => {
-        const f = map.queryRenderedFeatures(e.point, { layers })[0];
-        if (!f) return;
-        new maplibregl.Popup({ maxWidth: "320px" })
-          .setLngLat(e.lngLat)
-          .setDOMContent(propertiesTable(f.properties, node.dataset.label))
-          .addTo(map);
-      });
-      for (const layer of layers) {
-        map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
-        map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
-      }
-      if (node.dataset.label) featurePicker(node, map, data, node.dataset.label);
-      map.once("idle", () => {
-        node.dataset.ready = String(data.features?.length ?? 0);
-        status.textContent = "";
-      });
+      if (node.dataset.tiles) addTiles(node, map, bbox);
+      else await addGeojson(node, map, bbox);
     } catch (e) {
       status.textContent = `${text.failed}: ${e.message}`;
       node.dataset.ready = "error";
     }
+  });
+}
+
+// The dataset's vector tiles. The tile requests go to this server (the template is made
+// absolute with the page's origin: the worker that fetches them has another base URL), only
+// for tiles inside the dataset's extent; beyond zoom 14 MapLibre enlarges the zoom 14 tiles
+// (they are exact to well under a metre there) instead of asking for more. A tiles template
+// rather than our TileJSON: the page already has the extent (one request less), and the
+// TileJSON's absolute URLs follow ALLMENDE_BASE_URL, which need not be the page's origin.
+function addTiles(node, map, bbox) {
+  const layer = node.dataset.layer;
+  map.addSource("data", {
+    type: "vector",
+    tiles: [location.origin + node.dataset.tiles],
+    bounds: bbox ?? undefined,
+    minzoom: 0,
+    maxzoom: 14,
+  });
+  addDataLayers(map, layer, node.dataset.label);
+  map.once("idle", () => {
+    const ids = new Set(map.querySourceFeatures("data", { sourceLayer: layer }).map((f) => f.id ?? JSON.stringify(f.properties)));
+    node.dataset.ready = String(ids.size);
+    node.querySelector(".status").textContent = "";
+  });
+  if (node.dataset.label && node.dataset.table) {
+    // The map works without the list: a failure only says so.
+    featurePicker(node, map).catch((e) => (node.querySelector(".status").textContent = `${text.failed}: ${e.message}`));
+  }
+}
+
+async function addGeojson(node, map, bbox) {
+  const data = await getJson(node.dataset.geojson);
+  map.addSource("data", { type: "geojson", data });
+  addDataLayers(map, null, node.dataset.label);
+  if (!bbox && data.features?.length) {
+    const b = new maplibregl.LngLatBounds();
+    for (const f of data.features) {
+      const walk = (c) => (typeof c[0] === "number" ? b.extend(c) : c.forEach(walk));
+      if (f.geometry) walk(f.geometry.coordinates);
+    }
+    if (!b.isEmpty()) map.fitBounds(b, { padding: 24, duration: 0 });
+  }
+  map.once("idle", () => {
+    node.dataset.ready = String(data.features?.length ?? 0);
+    node.querySelector(".status").textContent = "";
   });
 }
 
@@ -159,23 +201,33 @@ function centre(geometry) {
 }
 
 // The keyboard's way to a feature's properties (a click needs a pointer): a list of the
-// features by name that moves the map there and opens the popup.
-function featurePicker(node, map, data, property) {
-  const features = data.features
-    .map((f, i) => ({ i, name: f.properties?.[property], f }))
-    .filter((x) => x.name !== null && x.name !== undefined && x.f.geometry)
-    .sort((a, b) => String(a.name).localeCompare(String(b.name), document.documentElement.lang));
-  if (!features.length || features.length > 2000) return;
+// features by name (the label column's values, one small SQL query) that moves the map to
+// the chosen one and opens its properties (that one feature from /ogc items).
+async function featurePicker(node, map) {
+  const { label, table, items } = node.dataset;
+  const q = `SELECT DISTINCT ${ident(label)} FROM ${ident(table)} WHERE ${ident(label)} IS NOT NULL LIMIT 2001`;
+  const names = (await getJson(sqlUrl(q))).rows
+    .map((r) => String(r[0]))
+    .sort((a, b) => a.localeCompare(b, document.documentElement.lang));
+  if (!names.length || names.length > 2000) return;
   const id = `feature-${allmende.maps.indexOf(map)}`;
-  const select = el("select", { id }, [el("option", { value: "" }, ["–"]), ...features.map((x) => el("option", { value: String(x.i) }, [String(x.name)]))]);
+  const select = el("select", { id }, [el("option", { value: "" }, ["–"]), ...names.map((n) => el("option", { value: n }, [n]))]);
   let popup;
-  select.addEventListener("change", () => {
-    const f = data.features[Number(select.value)];
-    if (select.value === "" || !f) return;
-    const at = centre(f.geometry);
-    map.jumpTo({ center: at, zoom: Math.max(map.getZoom(), 10) });
-    popup?.remove();
-    popup = new maplibregl.Popup({ maxWidth: "320px", focusAfterOpen: false }).setLngLat(at).setDOMContent(propertiesTable(f.properties, property)).addTo(map);
+  select.addEventListener("change", async () => {
+    const name = select.value;
+    if (name === "") return;
+    const filter = `"${label}" = ${literal(name)}`;
+    const url = `${items}?f=json&limit=1&filter-lang=cql2-text&filter=${encodeURIComponent(filter)}`;
+    try {
+      const f = (await getJson(url)).features?.[0];
+      if (!f?.geometry || select.value !== name) return;
+      const at = centre(f.geometry);
+      map.jumpTo({ center: at, zoom: Math.max(map.getZoom(), 10) });
+      popup?.remove();
+      popup = new maplibregl.Popup({ maxWidth: "320px", focusAfterOpen: false }).setLngLat(at).setDOMContent(propertiesTable(f.properties, label)).addTo(map);
+    } catch (e) {
+      node.querySelector(".status").textContent = `${text.failed}: ${e.message}`;
+    }
   });
   node.append(el("p", { class: "feature-picker" }, [el("label", { for: id }, [text.feature]), " ", select]));
 }
@@ -282,7 +334,7 @@ function setupConsole(form) {
   }
 }
 
-for (const node of document.querySelectorAll("[data-geojson]")) setupMap(node);
+for (const node of document.querySelectorAll("[data-tiles], [data-geojson]")) setupMap(node);
 for (const node of document.querySelectorAll("[data-chart]")) setupChart(node);
 for (const pre of document.querySelectorAll("pre[data-copy]")) setupCopy(pre);
 for (const form of document.querySelectorAll("form.console")) setupConsole(form);
