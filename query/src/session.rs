@@ -311,14 +311,7 @@ impl QueryEngine {
             Some(n) if !explains => df.limit(0, Some(n))?,
             _ => df,
         };
-        let mut deterministic = true;
-        let _ = df.logical_plan().apply_with_subqueries(|node| {
-            if node.expressions().iter().any(depends_on_more_than_data) {
-                deterministic = false;
-                return Ok(TreeNodeRecursion::Stop);
-            }
-            Ok(TreeNodeRecursion::Continue)
-        });
+        let deterministic = is_deterministic(df.logical_plan());
         let (schema, stream) = self.stream_until(df, deadline).await?;
         Ok((schema, stream, deterministic))
     }
@@ -353,6 +346,28 @@ impl QueryEngine {
     ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
         let deadline = tokio::time::Instant::now() + self.limits.timeout;
         self.stream_until(df, deadline).await
+    }
+
+    /// Collects a small result of a DataFrame built by the caller (a count, say), under the SQL
+    /// limits; a deterministic one is kept in the result cache under its plan, which names the
+    /// table of one immutable version, so asking again (the next page of the same OGC request)
+    /// costs nothing.
+    pub async fn collect_frame_cached(&self, df: DataFrame) -> Result<Vec<RecordBatch>> {
+        let key = format!("{:?}", df.logical_plan());
+        if let Some(hit) = self.cache.get(&key, 0) {
+            return Ok(hit.1.clone());
+        }
+        let deterministic = is_deterministic(df.logical_plan());
+        let (schema, mut stream) = self.stream_frame(df).await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            batches.push(batch?);
+        }
+        if deterministic {
+            self.cache
+                .put(&key, 0, Arc::new((schema, batches.clone(), false)));
+        }
+        Ok(batches)
     }
 
     async fn stream_until(
@@ -408,6 +423,20 @@ impl QueryEngine {
             .map_err(|_| QueryError::Timeout(self.limits.timeout.as_secs()))?
             .map_err(|e| QueryError::Execution(e.to_string()))
     }
+}
+
+/// Whether a plan's result depends only on the data: no volatile or stable function anywhere,
+/// subqueries included.
+fn is_deterministic(plan: &LogicalPlan) -> bool {
+    let mut deterministic = true;
+    let _ = plan.apply_with_subqueries(|node| {
+        if node.expressions().iter().any(depends_on_more_than_data) {
+            deterministic = false;
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    deterministic
 }
 
 /// Whether an expression calls a function that is not immutable: volatile (`random()`) or

@@ -9,7 +9,6 @@ use allmende_query::datafusion::arrow::datatypes::{DataType, Int64Type};
 use allmende_query::datafusion::common::{Column, ScalarValue};
 use allmende_query::datafusion::functions_aggregate::expr_fn::count;
 use allmende_query::datafusion::prelude::{DataFrame, Expr, lit};
-use futures::StreamExt;
 
 use super::collections::Collection;
 use super::cql2;
@@ -279,15 +278,14 @@ pub fn projected(
     Ok((df.select(exprs).map_err(plan_error)?, id_hidden))
 }
 
-/// The number of rows a plan gives, counted by the engine under its limits.
+/// The number of rows a plan gives, counted by the engine under its limits (and remembered).
 pub async fn count_rows(engine: &QueryEngine, df: DataFrame) -> Result<u64, ApiError> {
     let df = df
         .aggregate(vec![], vec![count(lit(1)).alias("n")])
         .map_err(plan_error)?;
-    let (_, mut stream) = engine.stream_frame(df).await?;
+    // Cached per plan: paging through one request counts its matches once.
     let mut n = 0;
-    while let Some(batch) = stream.next().await {
-        let batch = batch?;
+    for batch in engine.collect_frame_cached(df).await? {
         if batch.num_rows() > 0 {
             let column = batch.column(0);
             if let Some(values) = column.as_primitive_opt::<Int64Type>()
