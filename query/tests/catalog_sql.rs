@@ -2,19 +2,15 @@
 //! root built by ingesting the LANUV gauge readings twice. Row counts are counted here from the
 //! raw lines.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use allmende_catalog::{Catalog, Format};
 use allmende_ingest::{DatasetSpec, IngestOptions, Outcome, ingest};
 use allmende_query::{Limits, QueryEngine, build_session};
-use arrow::util::display::array_value_to_string;
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/datasets")
-        .join(rel)
-}
+use common::{rows, shared};
 
 fn publish(dir: &Path, root: &Path, id: &str, header: &str, rows: &[&str]) {
     fs::write(
@@ -32,23 +28,6 @@ fn publish(dir: &Path, root: &Path, id: &str, header: &str, rows: &[&str]) {
         Outcome::Published { .. } => {}
         other => panic!("not published: {other:?}"),
     }
-}
-
-/// The rows of a query as text, one `Vec` per row.
-async fn rows(engine: &QueryEngine, sql: &str) -> Vec<Vec<String>> {
-    let (_, batches, _) = engine.collect(sql, 1000).await.expect(sql);
-    let mut out = Vec::new();
-    for b in &batches {
-        for r in 0..b.num_rows() {
-            out.push(
-                b.columns()
-                    .iter()
-                    .map(|c| array_value_to_string(c, r).expect("display"))
-                    .collect(),
-            );
-        }
-    }
-    out
 }
 
 async fn one(engine: &QueryEngine, sql: &str) -> String {

@@ -60,18 +60,20 @@ impl Predicate {
                 let at = b.edges.as_ref().map_or(Position::Outside, |e| e.locate(p));
                 self.flip().polygon_point(at)
             }
-            _ => {
-                let m = a.geometry.relate(&b.geometry);
-                match self {
-                    Predicate::Intersects => m.is_intersects(),
-                    Predicate::Contains => m.is_contains(),
-                    Predicate::Within => m.is_within(),
-                    Predicate::Covers => m.is_covers(),
-                    Predicate::CoveredBy => m.is_coveredby(),
-                    Predicate::Touches => m.is_touches(),
-                    Predicate::Equals => m.is_equal_topo(),
-                }
-            }
+            _ => self.holds_in(&a.geometry.relate(&b.geometry)),
+        }
+    }
+
+    /// The predicate read from a DE-9IM matrix of `(a, b)`.
+    fn holds_in(self, m: &geo::relate::IntersectionMatrix) -> bool {
+        match self {
+            Predicate::Intersects => m.is_intersects(),
+            Predicate::Contains => m.is_contains(),
+            Predicate::Within => m.is_within(),
+            Predicate::Covers => m.is_covers(),
+            Predicate::CoveredBy => m.is_coveredby(),
+            Predicate::Touches => m.is_touches(),
+            Predicate::Equals => m.is_equal_topo(),
         }
     }
 
@@ -112,17 +114,8 @@ impl RectExt for geo::Rect<f64> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::shape::tests::shape;
     use super::*;
-    use geozero::{CoordDimensions, ToGeo, ToWkb};
-
-    fn shape(wkt: &str) -> Shape {
-        let geometry = geozero::wkt::Wkt(wkt).to_geo().expect("wkt");
-        let wkb = geometry.to_wkb(CoordDimensions::xy()).expect("wkb");
-        Shape::from_wkb(&wkb)
-            .expect("parse")
-            .expect("not empty")
-            .with_edges()
-    }
 
     /// The fast point-in-polygon path gives what geo's relate gives, for every predicate, both
     /// argument orders, and points inside, on the boundary, in the hole and outside.
@@ -148,18 +141,7 @@ mod tests {
         ] {
             let point = shape(wkt);
             for p in all {
-                let relate = |a: &Shape, b: &Shape| {
-                    let m = a.geometry.relate(&b.geometry);
-                    match p {
-                        Predicate::Intersects => m.is_intersects(),
-                        Predicate::Contains => m.is_contains(),
-                        Predicate::Within => m.is_within(),
-                        Predicate::Covers => m.is_covers(),
-                        Predicate::CoveredBy => m.is_coveredby(),
-                        Predicate::Touches => m.is_touches(),
-                        Predicate::Equals => m.is_equal_topo(),
-                    }
-                };
+                let relate = |a: &Shape, b: &Shape| p.holds_in(&a.geometry.relate(&b.geometry));
                 assert_eq!(
                     p.eval(&polygon, &point),
                     relate(&polygon, &point),

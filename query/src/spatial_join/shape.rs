@@ -169,12 +169,13 @@ fn on_segment(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use geo::{Contains, Intersects, coord};
     use geozero::{CoordDimensions, ToWkb};
 
-    fn shape(wkt: &str) -> Shape {
+    /// A shape (with its edge index) from WKT, through WKB as the join reads it.
+    pub(in super::super) fn shape(wkt: &str) -> Shape {
         let geometry = geozero::wkt::Wkt(wkt).to_geo().expect("wkt");
         let wkb = geometry.to_wkb(CoordDimensions::xy()).expect("wkb");
         Shape::from_wkb(&wkb)
