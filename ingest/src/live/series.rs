@@ -253,7 +253,7 @@ impl Series {
         // of the first.
         let mut batch: BTreeMap<(String, String, i64), (f64, Option<String>, bool)> =
             BTreeMap::new();
-        for reading in readings {
+        for (index, reading) in readings.into_iter().enumerate() {
             let r = match reading {
                 Ok(r) => r,
                 Err(e) => {
@@ -263,7 +263,7 @@ impl Series {
             };
             if !self.stations.contains_key(&r.station) {
                 rejected.push(ReadingError {
-                    index: None,
+                    index: Some(index),
                     line: None,
                     station: Some(r.station.clone()),
                     time: Some(format_time(r.time)),

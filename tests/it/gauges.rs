@@ -1,0 +1,305 @@
+//! Live gauges on the real binary: readings pushed with a token are visible in SQL and in
+//! `/latest` at once, duplicates change nothing, corrections are reported and kept in the
+//! history, bad readings are listed while the good ones are kept, and an acknowledged push
+//! survives `kill -9`.
+//!
+//! Expected values by hand: Ahlen's Informationsstufen are 170, 200 and 250 cm, Albersloh's
+//! 190, 250 and 300 cm (datasets/pegel-nrw-stationen); epoch seconds from `date -u -d … +%s`.
+
+use std::fs;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::{Server, get_json, http, repo, scratch};
+
+const TOKEN: &str = "gauge-push-token-0123456789";
+
+/// A data root with the LANUV stations published as a time-series dataset `pegel-live`.
+fn data_root(name: &str) -> PathBuf {
+    let root = scratch(name);
+    let source = root.join("pegel-live");
+    fs::create_dir_all(&source).expect("source dir");
+    let stations = repo().join("datasets/pegel-nrw-stationen/pegel_stationen.geojson");
+    fs::write(
+        source.join("dataset.toml"),
+        format!(
+            r#"title = "Pegel NRW live"
+licence = "dl-by-de/2.0"
+kind = "timeseries"
+
+[source]
+path = "{}"
+
+[timeseries]
+station = "Name"
+water = "Gewaesser"
+unit = "cm"
+levels = ["Informationsstufe 1", "Informationsstufe 2", "Informationsstufe 3"]
+hysteresis = 5.0
+"#,
+            stations.display()
+        ),
+    )
+    .expect("dataset.toml");
+    let data = root.join("data");
+    let status = super::allmende()
+        .arg("ingest")
+        .arg(&source)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("ingest");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    data
+}
+
+fn serve(data: PathBuf) -> Server {
+    Server::start(&["serve"], &[("ALLMENDE_ADMIN_TOKENS", TOKEN)], data)
+}
+
+fn push(
+    server: &Server,
+    content_type: &str,
+    body: impl Into<reqwest::blocking::Body>,
+) -> (u16, Value) {
+    let response = http()
+        .post(server.url("/api/datasets/pegel-live/observations"))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .expect("POST observations");
+    let status = response.status().as_u16();
+    let text = response.text().expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")),
+    )
+}
+
+fn sql(server: &Server, q: &str) -> Vec<Value> {
+    let response = http()
+        .get(server.url("/api/sql"))
+        .query(&[("q", q)])
+        .send()
+        .expect("GET /api/sql");
+    let status = response.status().as_u16();
+    let text = response.text().expect("body");
+    assert_eq!(status, 200, "{q}: {text}");
+    let body: Value = serde_json::from_str(&text).expect("JSON");
+    body["rows"].as_array().expect("rows").clone()
+}
+
+fn station<'a>(latest: &'a Value, id: &str) -> &'a Value {
+    latest["stations"]
+        .as_array()
+        .expect("stations")
+        .iter()
+        .find(|s| s["station"] == id)
+        .unwrap_or_else(|| panic!("{id} in {latest}"))
+}
+
+fn first_push() -> Value {
+    json!([
+        {"station": "Ahlen", "time": "2024-01-03T11:30:00Z", "value": 150},
+        {"station": "Ahlen", "time": "2024-01-03T11:45:00Z", "value": 165},
+        {"station": "Atlantis", "time": "2024-01-03T11:45:00Z", "value": 1},
+        {"station": "Ahlen", "time": "2024-01-03T12:00:00Z", "value": 175},
+        {"station": "Ahlen", "time": "2024-01-03T12:15:00", "value": 180},
+        {"station": "Ahlen", "time": "2024-01-03T13:45:00+01:00", "value": 205.5},
+        {"station": "Albersloh", "time": "2024-01-03T12:45:00Z", "value": "hoch"},
+        {"station": "Albersloh", "time": "2024-01-03T12:45:00Z", "value": 100}
+    ])
+}
+
+#[test]
+fn pushed_readings_are_in_sql_and_latest_and_bad_ones_are_listed() {
+    let server = serve(data_root("gauges-push"));
+    let (status, outcome) = push(&server, "application/json", first_push().to_string());
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(outcome["received"], 8);
+    assert_eq!(outcome["accepted"], 5);
+    assert_eq!(outcome["duplicates"], 0);
+    let rejected = outcome["rejected"].as_array().expect("rejected");
+    let errors: Vec<(Value, &str)> = rejected
+        .iter()
+        .map(|r| (r["index"].clone(), r["error"].as_str().expect("error")))
+        .collect();
+    assert_eq!(errors.len(), 3, "{outcome}");
+    // In the order sent, each with its place in the array.
+    assert_eq!(errors[0].0, 2);
+    assert!(
+        errors[0].1.contains("unknown station 'Atlantis'"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[1].0, 4);
+    assert!(errors[1].1.contains("no zone"), "{errors:?}");
+    assert_eq!(errors[2].0, 6);
+    assert!(errors[2].1.contains("not a number"), "{errors:?}");
+    // 175 cm reaches Informationsstufe 1 (170), 205.5 cm Informationsstufe 2 (200).
+    assert_eq!(
+        outcome["events"],
+        json!([
+            {"station": "Ahlen", "from": 0, "to": 1, "time": "2024-01-03T12:00:00Z", "value": 175.0},
+            {"station": "Ahlen", "from": 1, "to": 2, "time": "2024-01-03T12:45:00Z", "value": 205.5}
+        ])
+    );
+
+    let rows = sql(
+        &server,
+        "SELECT station, to_unixtime(time), value FROM pegel_live__observations ORDER BY station, time",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            json!(["Ahlen", 1704281400, 150.0]),
+            json!(["Ahlen", 1704282300, 165.0]),
+            json!(["Ahlen", 1704283200, 175.0]),
+            json!(["Ahlen", 1704285900, 205.5]),
+            json!(["Albersloh", 1704285900, 100.0]),
+        ]
+    );
+
+    let latest = get_json(&server.url("/api/datasets/pegel-live/latest"), 200);
+    let ahlen = station(&latest, "Ahlen");
+    assert_eq!(ahlen["value"], 205.5);
+    assert_eq!(ahlen["time"], "2024-01-03T12:45:00Z");
+    assert_eq!(ahlen["level"], 2);
+    assert_eq!(ahlen["level_name"], "Informationsstufe 2");
+    assert_eq!(ahlen["water"], "Werse");
+    assert_eq!(ahlen["unit"], "cm");
+    // From 165 cm at 11:45, the earliest reading of the hour before 12:45.
+    assert_eq!(ahlen["trend"], "rising");
+    let albersloh = station(&latest, "Albersloh");
+    assert_eq!(
+        (albersloh["level"].clone(), albersloh["trend"].clone()),
+        (json!(0), Value::Null)
+    );
+    assert_eq!(latest["stations"].as_array().map(Vec::len), Some(2));
+
+    let geo = get_json(
+        &server.url("/api/datasets/pegel-live/latest?f=geojson"),
+        200,
+    );
+    assert_eq!(geo["type"], "FeatureCollection");
+    let feature = geo["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|f| f["id"] == "Ahlen")
+        .expect("Ahlen");
+    assert_eq!(
+        feature["geometry"]["coordinates"],
+        json!([7.9186738, 51.7447912])
+    );
+    assert_eq!(feature["properties"]["level"], 2);
+
+    // Not a time series; no token; a body over the limit.
+    let table = http()
+        .post(server.url("/api/datasets/nope/observations"))
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .body("[]")
+        .send()
+        .expect("POST");
+    assert_eq!(table.status().as_u16(), 404);
+    let anonymous = http()
+        .post(server.url("/api/datasets/pegel-live/observations"))
+        .body(first_push().to_string())
+        .send()
+        .expect("POST");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let huge = vec![b' '; 9 * 1024 * 1024];
+    let (status, body) = push(&server, "application/json", huge);
+    assert_eq!((status, body["code"].as_str()), (413, Some("TooLarge")));
+    let all_bad = json!([{"station": "Ahlen", "time": "gestern", "value": 1}]);
+    let (status, body) = push(&server, "application/json", all_bad.to_string());
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        sql(&server, "SELECT count(*) FROM pegel_live__observations"),
+        vec![json!([5])]
+    );
+}
+
+#[test]
+fn a_duplicate_is_a_no_op_and_a_correction_is_reported_and_kept() {
+    let server = serve(data_root("gauges-correct"));
+    let (status, _) = push(&server, "application/json", first_push().to_string());
+    assert_eq!(status, 200);
+    let parts_file = server
+        .data
+        .join("datasets/pegel-live/observations/parts.json");
+    let parts_before = fs::read_to_string(&parts_file).expect("parts.json");
+
+    let (status, outcome) = push(&server, "application/json", first_push().to_string());
+    assert_eq!(status, 200);
+    assert_eq!(
+        (outcome["accepted"].clone(), outcome["duplicates"].clone()),
+        (json!(0), json!(5))
+    );
+    assert_eq!(outcome["corrections"], json!([]));
+    assert_eq!(
+        fs::read_to_string(&parts_file).expect("parts.json"),
+        parts_before,
+        "a push of duplicates commits nothing"
+    );
+
+    let correction =
+        "station,time,value\nAhlen,2024-01-03T12:45:00Z,210\nAhlen,2024-01-03T13:00:00Z,212\n";
+    let (status, outcome) = push(&server, "text/csv", correction);
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(outcome["accepted"], 1);
+    assert_eq!(
+        outcome["corrections"],
+        json!([{"station": "Ahlen", "parameter": "W", "time": "2024-01-03T12:45:00Z", "old": 205.5, "new": 210.0}])
+    );
+    // The latest value per key in SQL; both values in the history.
+    assert_eq!(
+        sql(
+            &server,
+            "SELECT value FROM pegel_live__observations WHERE station = 'Ahlen' AND time >= TIMESTAMP '2024-01-03T12:45:00Z' ORDER BY time"
+        ),
+        vec![json!([210.0]), json!([212.0])]
+    );
+    assert_eq!(
+        sql(
+            &server,
+            "SELECT value FROM pegel_live__observation_history WHERE station = 'Ahlen' AND time = TIMESTAMP '2024-01-03T12:45:00Z' ORDER BY seq"
+        ),
+        vec![json!([205.5]), json!([210.0])]
+    );
+    let latest = get_json(&server.url("/api/datasets/pegel-live/latest"), 200);
+    assert_eq!(station(&latest, "Ahlen")["value"], 212.0);
+}
+
+#[test]
+fn an_acknowledged_push_survives_kill_9() {
+    let data = data_root("gauges-kill");
+    let mut server = serve(data.clone());
+    let (status, _) = push(&server, "application/json", first_push().to_string());
+    assert_eq!(status, 200);
+    let batch = "station;time;value\nAlbersloh;2024-01-03T13:00:00Z;101\nAlbersloh;2024-01-03T13:15:00Z;102\n";
+    let (status, outcome) = push(&server, "text/csv", batch);
+    assert_eq!((status, outcome["accepted"].clone()), (200, json!(2)));
+    // No shutdown, no flush: the process is gone the moment after the answer.
+    server.kill9();
+
+    let server = serve(data);
+    assert_eq!(
+        sql(
+            &server,
+            "SELECT station, count(*), max(value) FROM pegel_live__observations GROUP BY station ORDER BY station"
+        ),
+        vec![json!(["Ahlen", 4, 205.5]), json!(["Albersloh", 3, 102.0])]
+    );
+    let latest = get_json(&server.url("/api/datasets/pegel-live/latest"), 200);
+    assert_eq!(station(&latest, "Albersloh")["value"], 102.0);
+    assert_eq!(station(&latest, "Ahlen")["level"], 2);
+    // The same push again after the restart is recognised as already stored.
+    let (status, outcome) = push(&server, "text/csv", batch);
+    assert_eq!((status, outcome["duplicates"].clone()), (200, json!(2)));
+}
