@@ -1,12 +1,13 @@
 //! The observations of time-series datasets as SQL tables, from the parts manifest read once
 //! per session: `<table>__observations` (the latest value per station, parameter and time)
-//! and `<table>__observation_history` (every value ever accepted, corrections included).
+//! and `<table>__observation_history` (every value ever accepted, corrections included), and
+//! the level changes as `<table>__events`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use allmende_catalog::{Catalog, table_name};
-use allmende_ingest::live::{ObservationStore, Part};
+use allmende_ingest::live::{EventLog, ObservationStore, Part};
 use allmende_ingest::{CONFIG_FILE, DatasetKind, DatasetToml};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
@@ -26,7 +27,8 @@ pub async fn register(ctx: &SessionContext, catalog: &Catalog) -> Result<()> {
             continue;
         }
         let table = table_name(&manifest.id);
-        let current = listing(ctx, &store, &parts.parts)?;
+        let paths: Vec<_> = parts.parts.iter().map(|p| store.part_path(p)).collect();
+        let current = listing(ctx, &paths, observation_schema())?;
         let observations = format!("{table}__observations");
         if parts.has_pending_corrections() {
             // Until compaction resolves them, a correction and the value it replaced are both
@@ -47,8 +49,14 @@ pub async fn register(ctx: &SessionContext, catalog: &Catalog) -> Result<()> {
             ctx.register_table(observations.as_str(), current)?;
         }
         let all: Vec<Part> = parts.parts.iter().chain(&parts.history).cloned().collect();
-        let history = listing(ctx, &store, &all)?;
+        let paths: Vec<_> = all.iter().map(|p| store.part_path(p)).collect();
+        let history = listing(ctx, &paths, observation_schema())?;
         ctx.register_table(format!("{table}__observation_history").as_str(), history)?;
+        let log = EventLog::new(catalog.root(), &manifest.id);
+        let events = log.load().map_err(|e| registration(&manifest.id, e))?;
+        let paths: Vec<_> = events.parts.iter().map(|p| log.part_path(p)).collect();
+        let events = listing(ctx, &paths, views(allmende_ingest::live::events::schema()))?;
+        ctx.register_table(format!("{table}__events").as_str(), events)?;
     }
     Ok(())
 }
@@ -68,9 +76,14 @@ fn is_timeseries(root: &Path, id: &str) -> bool {
         .is_some_and(|toml| toml.kind == DatasetKind::Timeseries)
 }
 
-/// The parts' schema as DataFusion reads Parquet: strings as views.
-fn table_schema() -> SchemaRef {
-    let fields: Vec<Field> = allmende_ingest::live::store::schema()
+/// The observation parts' schema as DataFusion reads Parquet.
+fn observation_schema() -> SchemaRef {
+    views(allmende_ingest::live::store::schema())
+}
+
+/// `schema` with strings as views, as DataFusion reads Parquet.
+fn views(schema: SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
         .fields()
         .iter()
         .map(|f| match f.data_type() {
@@ -85,21 +98,21 @@ fn table_schema() -> SchemaRef {
 /// written after the manifest was read is not seen).
 fn listing(
     ctx: &SessionContext,
-    store: &ObservationStore,
-    parts: &[Part],
+    files: &[PathBuf],
+    schema: SchemaRef,
 ) -> Result<Arc<dyn TableProvider>> {
-    if parts.is_empty() {
-        return Ok(Arc::new(EmptyTable::new(table_schema())));
+    if files.is_empty() {
+        return Ok(Arc::new(EmptyTable::new(schema)));
     }
     let state = ctx.state();
     let options = ParquetReadOptions::default()
         .to_listing_options(state.config(), state.default_table_options());
-    let urls = parts
+    let urls = files
         .iter()
-        .map(|p| ListingTableUrl::parse(store.part_path(p).to_string_lossy()))
+        .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
         .collect::<datafusion::error::Result<Vec<_>>>()?;
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
-        .with_schema(table_schema());
+        .with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
 }

@@ -11,6 +11,7 @@ use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
+use super::events::EventLog;
 use super::readings::{Reading, ReadingError};
 use super::store::{Observation, ObservationStore, Parts};
 use crate::error::{IngestError, Result};
@@ -122,6 +123,9 @@ pub struct LevelEvent {
     pub to: u8,
     /// The reading that confirmed the change.
     pub time: String,
+    /// `time` in milliseconds since 1970.
+    #[serde(skip)]
+    pub at: i64,
     pub value: f64,
 }
 
@@ -168,6 +172,12 @@ struct LevelState {
     last: Option<i64>,
 }
 
+/// An observation's key: station, parameter, time.
+type Key = (String, String, i64);
+
+/// A reading of a push about to be stored: value, quality, whether it corrects a stored one.
+type Pending = (f64, Option<String>, bool);
+
 /// One time-series dataset, in memory.
 #[derive(Debug)]
 pub struct Series {
@@ -177,6 +187,7 @@ pub struct Series {
     config: TimeseriesConfig,
     min_duration: i64,
     store: ObservationStore,
+    events: EventLog,
     stations: BTreeMap<String, Station>,
     values: HashMap<(String, String), BTreeMap<i64, f64>>,
     levels: HashMap<String, LevelState>,
@@ -206,6 +217,7 @@ impl Series {
             config,
             min_duration,
             store,
+            events: EventLog::new(root, id),
             stations,
             values: HashMap::new(),
             levels: HashMap::new(),
@@ -251,8 +263,7 @@ impl Series {
         let mut corrections = Vec::new();
         // This batch's values by key: a key twice in one batch is a duplicate or a correction
         // of the first.
-        let mut batch: BTreeMap<(String, String, i64), (f64, Option<String>, bool)> =
-            BTreeMap::new();
+        let mut batch: BTreeMap<Key, Pending> = BTreeMap::new();
         for (index, reading) in readings.into_iter().enumerate() {
             let r = match reading {
                 Ok(r) => r,
@@ -330,6 +341,9 @@ impl Series {
                 events.extend(self.apply_level(&row.station, row.time, row.value));
             }
         }
+        // Committed before the answer too; a crash between the two commits loses the events
+        // of this push (the levels themselves are recomputed from the readings on restart).
+        self.events.append(&events)?;
         Ok(PushOutcome {
             received,
             accepted,
@@ -413,6 +427,7 @@ impl Series {
                 from,
                 to: target,
                 time: format_time(time),
+                at: time,
                 value,
             })
         } else {
@@ -581,6 +596,114 @@ mod tests {
             target_level(&[Some(100.0), None, Some(300.0)], 0, 310.0, 0.0),
             3
         );
+    }
+
+    fn reading(
+        station: &str,
+        minute: i64,
+        value: f64,
+    ) -> std::result::Result<Reading, ReadingError> {
+        Ok(Reading {
+            station: station.into(),
+            parameter: None,
+            time: minute * 60_000,
+            value,
+            quality: None,
+        })
+    }
+
+    /// A series over one station "P" with thresholds 110 and 150, 5 of hysteresis and 30
+    /// minutes' minimum duration.
+    fn series(root: &Path) -> Series {
+        use arrow::array::{Float64Array, RecordBatch, StringArray};
+        use std::sync::Arc;
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(StringArray::from(vec!["P"])) as arrow::array::ArrayRef,
+            ),
+            ("l1", Arc::new(Float64Array::from(vec![110.0]))),
+            ("l2", Arc::new(Float64Array::from(vec![150.0]))),
+        ])
+        .expect("batch");
+        let stations = root.join("stations.parquet");
+        super::super::store::write_batch(&stations, &batch).expect("stations");
+        let config = TimeseriesConfig {
+            levels: vec!["l1".into(), "l2".into()],
+            hysteresis: 5.0,
+            min_duration: Some("30m".into()),
+            ..TimeseriesConfig::default()
+        };
+        Series::open(root, "p", 1, config, &stations).expect("open")
+    }
+
+    #[test]
+    fn a_level_counts_once_it_held_for_the_minimum_duration() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let mut s = series(root.path());
+        let levels = |o: &PushOutcome| -> Vec<(u8, u8, i64)> {
+            o.events
+                .iter()
+                .map(|e| (e.from, e.to, e.at / 60_000))
+                .collect()
+        };
+        let o = s
+            .push(vec![
+                reading("P", 0, 100.0),
+                reading("P", 15, 120.0),
+                reading("P", 30, 125.0),
+            ])
+            .expect("push");
+        assert_eq!(levels(&o), vec![], "held 15 minutes only");
+        let o = s.push(vec![reading("P", 45, 130.0)]).expect("push");
+        assert_eq!(levels(&o), vec![(0, 1, 45)], "held from minute 15 to 45");
+        // 108 is within the 5 below 110: level 1 stays; 104 starts the way down.
+        let o = s
+            .push(vec![
+                reading("P", 60, 108.0),
+                reading("P", 75, 104.0),
+                reading("P", 90, 100.0),
+            ])
+            .expect("push");
+        assert_eq!(levels(&o), vec![]);
+        let o = s.push(vec![reading("P", 105, 90.0)]).expect("push");
+        assert_eq!(levels(&o), vec![(1, 0, 105)]);
+        // A brief spike over 110 that falls back before 30 minutes is no event.
+        let o = s
+            .push(vec![
+                reading("P", 120, 115.0),
+                reading("P", 135, 100.0),
+                reading("P", 180, 100.0),
+            ])
+            .expect("push");
+        assert_eq!(levels(&o), vec![]);
+
+        // Duplicates write nothing; a correction is reported; unknown stations are listed.
+        let parts = s.parts().expect("parts").parts.len();
+        let o = s
+            .push(vec![
+                reading("P", 0, 100.0),
+                reading("P", 15, 121.0),
+                reading("Q", 0, 1.0),
+            ])
+            .expect("push");
+        assert_eq!((o.accepted, o.duplicates, o.corrections.len()), (0, 1, 1));
+        assert_eq!((o.corrections[0].old, o.corrections[0].new), (120.0, 121.0));
+        assert_eq!(o.rejected[0].index, Some(2));
+        assert_eq!(s.parts().expect("parts").parts.len(), parts + 1);
+        let o = s.push(vec![reading("P", 0, 100.0)]).expect("push");
+        assert_eq!(o.duplicates, 1);
+        assert_eq!(
+            s.parts().expect("parts").parts.len(),
+            parts + 1,
+            "nothing written"
+        );
+
+        // Reopened from disk: the same values, the same level, both events stored.
+        let again = series(root.path());
+        assert_eq!(again.latest(), s.latest());
+        let events = EventLog::new(root.path(), "p").load().expect("events");
+        assert_eq!(events.parts.iter().map(|p| p.rows).sum::<u64>(), 2);
     }
 
     #[test]

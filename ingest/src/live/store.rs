@@ -269,7 +269,7 @@ fn describe(file: String, rows: &[StoredObservation], corrections: u64) -> Part 
 }
 
 /// An exclusive lock on `path`, released when the returned file closes (also if we die).
-fn lock(path: &Path) -> Result<File> {
+pub(crate) fn lock(path: &Path) -> Result<File> {
     let file = File::create(path).map_err(|e| IngestError::io(path, e))?;
     file.lock().map_err(|e| IngestError::io(path, e))?;
     Ok(file)
@@ -286,7 +286,7 @@ pub fn read_parts(dir: &Path) -> Result<Parts> {
     }
 }
 
-fn write_parts(dir: &Path, parts: &Parts) -> Result<()> {
+pub(crate) fn write_parts(dir: &Path, parts: &Parts) -> Result<()> {
     let path = dir.join(PARTS_FILE);
     let json = serde_json::to_vec_pretty(parts).map_err(|e| IngestError::write(&path, e))?;
     let tmp = dir.join(format!("{PARTS_FILE}.tmp"));
@@ -307,6 +307,11 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 fn write_part(path: &Path, rows: &[StoredObservation]) -> Result<()> {
     let batch = to_batch(rows).map_err(|e| IngestError::write(path, e))?;
+    write_batch(path, &batch)
+}
+
+/// Writes `batch` as the Parquet file `path`, durably (temp file, fsync, rename, fsync folder).
+pub(crate) fn write_batch(path: &Path, batch: &RecordBatch) -> Result<()> {
     let tmp = path.with_extension("parquet.tmp");
     let file = File::create(&tmp).map_err(|e| IngestError::io(&tmp, e))?;
     let props = WriterProperties::builder()
