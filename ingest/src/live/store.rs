@@ -320,7 +320,7 @@ pub(crate) fn write_batch(path: &Path, batch: &RecordBatch) -> Result<()> {
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
         .map_err(|e| IngestError::write(&tmp, e))?;
     writer
-        .write(&batch)
+        .write(batch)
         .map_err(|e| IngestError::write(&tmp, e))?;
     let file = writer
         .into_inner()
