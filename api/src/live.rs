@@ -38,6 +38,10 @@ pub struct LiveSeries {
 
 #[derive(Debug)]
 struct Entry {
+    /// The stations' version the series was opened on.
+    version: u32,
+    /// The names of the warning levels, lowest first.
+    levels: Vec<String>,
     series: Mutex<Series>,
     latest: RwLock<Arc<Vec<Latest>>>,
     compacting: AtomicBool,
@@ -73,7 +77,7 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
         .number;
     let mut open = state.live().open.lock().await;
     if let Some(entry) = open.get(id)
-        && entry.series.lock().map(|s| s.version).ok() == Some(version)
+        && entry.version == version
     {
         return Ok(entry.clone());
     }
@@ -96,6 +100,8 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
     .await
     .map_err(ApiError::internal)??;
     let entry = Arc::new(Entry {
+        version,
+        levels: series.config().levels.clone(),
         latest: RwLock::new(Arc::new(series.latest())),
         series: Mutex::new(series),
         compacting: AtomicBool::new(false),
@@ -248,14 +254,9 @@ pub async fn latest(
         let body = json!({"type": "FeatureCollection", "features": features});
         return Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(body)).into_response());
     }
-    let levels = entry
-        .series
-        .lock()
-        .map(|s| s.config().levels.clone())
-        .unwrap_or_default();
     Ok(Json(json!({
         "dataset": id,
-        "levels": levels,
+        "levels": entry.levels,
         "stations": *latest,
     }))
     .into_response())

@@ -341,3 +341,72 @@ fn an_acknowledged_push_survives_kill_9() {
     let (status, outcome) = push(&server, "text/csv", batch);
     assert_eq!((status, outcome["duplicates"].clone()), (200, json!(2)));
 }
+
+#[test]
+fn many_small_pushes_are_compacted_in_the_background_and_read_the_same() {
+    let server = serve(data_root("gauges-compact"));
+    let reading = |minute: u32, value: f64| {
+        json!([{
+            "station": "Albersloh",
+            "time": format!("2024-01-04T{:02}:{:02}:00Z", minute / 60, minute % 60),
+            "value": value,
+        }])
+        .to_string()
+    };
+    // 18 pushes of one reading each, 15 minutes apart (100, 101, …); the second push
+    // corrects the first (100 → 90).
+    let (status, _) = push(&server, "application/json", reading(0, 100.0));
+    assert_eq!(status, 200);
+    let (_, outcome) = push(&server, "application/json", reading(0, 90.0));
+    assert_eq!(outcome["corrections"][0]["old"], 100.0);
+    for i in 1..18 {
+        let (status, _) = push(
+            &server,
+            "application/json",
+            reading(i * 15, 100.0 + f64::from(i)),
+        );
+        assert_eq!(status, 200);
+    }
+    // More than 16 parts start a compaction; wait for it to commit.
+    let parts_file = server
+        .data
+        .join("datasets/pegel-live/observations/parts.json");
+    let started = std::time::Instant::now();
+    let parts = loop {
+        let parts: Value =
+            serde_json::from_str(&fs::read_to_string(&parts_file).expect("parts.json"))
+                .expect("JSON");
+        if parts["history"].as_array().is_some_and(|h| !h.is_empty()) {
+            break parts;
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no compaction within two minutes: {parts}"
+        );
+        get_json(&server.url("/health"), 200);
+    };
+    assert!(
+        parts["parts"].as_array().map(Vec::len) < Some(17),
+        "{parts}"
+    );
+    assert_eq!(parts["history"][0]["rows"], 1, "the replaced 100");
+
+    // Same answers as before compaction: 18 readings, the corrected one once.
+    assert_eq!(
+        sql(
+            &server,
+            "SELECT count(*), sum(value), min(value) FROM pegel_live__observations WHERE station = 'Albersloh'"
+        ),
+        // 90 + (101 + … + 117) = 90 + 1853
+        vec![json!([18, 1943.0, 90.0])]
+    );
+    assert_eq!(
+        sql(
+            &server,
+            "SELECT value FROM pegel_live__observation_history WHERE station = 'Albersloh' AND time = TIMESTAMP '2024-01-04T00:00:00Z' ORDER BY seq"
+        ),
+        vec![json!([100.0]), json!([90.0])]
+    );
+    let latest = get_json(&server.url("/api/datasets/pegel-live/latest"), 200);
+    assert_eq!(station(&latest, "Albersloh")["value"], 117.0);
+}

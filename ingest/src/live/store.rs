@@ -469,4 +469,38 @@ mod tests {
         let all = store.read(&after.parts).expect("read");
         assert_eq!(all.len(), 3);
     }
+
+    /// What `kill -9` leaves between writing a file and committing the manifest: files the
+    /// manifest does not name. They are never read, and the next write of that name replaces
+    /// them.
+    #[test]
+    fn files_left_by_a_crash_before_the_commit_are_ignored_and_replaced() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = ObservationStore::new(root.path(), "pegel");
+        store.append(&[obs("A", 0, 1.0)], 0).expect("append");
+        store.append(&[obs("A", 1, 2.0)], 0).expect("append");
+        let committed = store.load().expect("load");
+        // An append died after its part (and a half-written manifest), a compaction after its
+        // merged file.
+        let dir = store.dir();
+        fs::write(dir.join("part-00000002.parquet"), b"half a part").expect("orphan");
+        fs::write(dir.join("part-00000002.parquet.tmp"), b"half").expect("orphan");
+        fs::write(dir.join("parts.json.tmp"), b"{\"gener").expect("orphan");
+        let merged = format!("compact-{:08}.parquet", committed.generation);
+        fs::write(dir.join(&merged), b"half a merge").expect("orphan");
+        assert_eq!(store.load().expect("load"), committed);
+        assert_eq!(store.read(&committed.parts).expect("read").len(), 2);
+
+        let parts = store.append(&[obs("A", 2, 3.0)], 0).expect("append");
+        assert_eq!(parts.parts[2].file, "part-00000002.parquet");
+        let compacted = store.compact().expect("compact").expect("merged");
+        assert_eq!(compacted.parts.len(), 1);
+        let values: Vec<f64> = store
+            .read(&compacted.parts)
+            .expect("read")
+            .iter()
+            .map(|r| r.observation.value)
+            .collect();
+        assert_eq!(values, vec![1.0, 2.0, 3.0]);
+    }
 }
