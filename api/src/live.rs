@@ -6,7 +6,7 @@
 //! a push's disk writes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use allmende_catalog::{Catalog, Format};
@@ -27,6 +27,8 @@ use crate::state::AppState;
 
 /// Largest accepted push body; larger ones get 413 before they are read.
 pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
+/// Pushes of one dataset that may wait for the one being written; more get 429.
+const MAX_WAITING_PUSHES: usize = 16;
 /// Parts beyond which a push starts a background compaction.
 const COMPACT_AFTER_PARTS: usize = 16;
 
@@ -45,6 +47,17 @@ struct Entry {
     series: Mutex<Series>,
     latest: RwLock<Arc<Vec<Latest>>>,
     compacting: AtomicBool,
+    /// Pushes received and not yet answered.
+    pushes: AtomicUsize,
+}
+
+/// Counts a push as in flight until dropped.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Entry {
@@ -105,6 +118,7 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
         latest: RwLock::new(Arc::new(series.latest())),
         series: Mutex::new(series),
         compacting: AtomicBool::new(false),
+        pushes: AtomicUsize::new(0),
     });
     open.insert(id.to_owned(), entry.clone());
     Ok(entry)
@@ -112,7 +126,8 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
 
 /// `POST /api/datasets/{id}/observations`: a JSON array of `{station, time, value}` or CSV
 /// (`Content-Type: text/csv`). 200 with what was stored, the duplicates, the corrections and
-/// each rejected reading; 422 when no reading was valid; 413 over [`MAX_PUSH_BYTES`].
+/// each rejected reading; 422 when no reading was valid; 413 over [`MAX_PUSH_BYTES`]; 429 when
+/// more than [`MAX_WAITING_PUSHES`] pushes to the dataset wait.
 pub async fn push(
     _: Admin,
     State(state): State<AppState>,
@@ -132,6 +147,21 @@ pub async fn push(
     }
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let entry = entry(&state, &id).await?;
+    // Pushes of a dataset are written one at a time; a burst beyond what can wait is told to
+    // come back rather than piling up connections.
+    let in_flight = InFlight(&entry.pushes);
+    if in_flight.0.fetch_add(1, Ordering::AcqRel) > MAX_WAITING_PUSHES {
+        return Err(ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyPushes",
+                format!(
+                    "more than {MAX_WAITING_PUSHES} pushes to '{id}' are waiting; retry shortly"
+                ),
+            )
+        });
+    }
     let committed = entry.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let mut series = committed
@@ -146,6 +176,7 @@ pub async fn push(
     .await
     .map_err(ApiError::internal)??;
     let (outcome, parts) = outcome;
+    drop(in_flight);
     if parts > COMPACT_AFTER_PARTS {
         compact_in_background(&state, &id, entry);
     }
