@@ -284,13 +284,18 @@ impl Series {
             }
             let parameter = r.parameter.unwrap_or_else(|| self.config.parameter.clone());
             let key = (r.station, parameter, r.time);
-            let known = match batch.get(&key) {
-                Some((v, _, _)) => Some(*v),
-                None => self
-                    .values
-                    .get(&(key.0.clone(), key.1.clone()))
-                    .and_then(|m| m.get(&key.2))
-                    .copied(),
+            // The value known for the key, and whether the store holds one (then a new value
+            // is stored as a correction; a key only this batch had is stored once, last wins).
+            let (known, stored) = match batch.get(&key) {
+                Some((v, _, stored)) => (Some(*v), *stored),
+                None => {
+                    let v = self
+                        .values
+                        .get(&(key.0.clone(), key.1.clone()))
+                        .and_then(|m| m.get(&key.2))
+                        .copied();
+                    (v, v.is_some())
+                }
             };
             match known {
                 Some(old) if old == r.value => duplicates += 1,
@@ -302,7 +307,7 @@ impl Series {
                         old,
                         new: r.value,
                     });
-                    batch.insert(key, (r.value, r.quality, true));
+                    batch.insert(key, (r.value, r.quality, stored));
                 }
                 None => {
                     batch.insert(key, (r.value, r.quality, false));
@@ -698,6 +703,14 @@ mod tests {
             parts + 1,
             "nothing written"
         );
+        // A new key twice in one batch is stored once, with the later value.
+        let o = s
+            .push(vec![reading("P", 195, 100.0), reading("P", 195, 101.0)])
+            .expect("push");
+        assert_eq!((o.accepted, o.corrections.len()), (1, 1));
+        let stored = s.parts().expect("parts");
+        let last = stored.parts.last().expect("a part");
+        assert_eq!((last.rows, last.corrections), (1, 0));
 
         // Reopened from disk: the same values, the same level, both events stored.
         let again = series(root.path());
