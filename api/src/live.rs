@@ -6,7 +6,7 @@
 //! a push's disk writes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use allmende_catalog::{Catalog, Format};
@@ -49,6 +49,8 @@ struct Entry {
     compacting: AtomicBool,
     /// Pushes received and not yet answered.
     pushes: AtomicUsize,
+    /// The store's append count after the series' last read or write.
+    appends: AtomicU64,
 }
 
 /// Counts a push as in flight until dropped.
@@ -92,7 +94,17 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
     if let Some(entry) = open.get(id)
         && entry.version == version
     {
-        return Ok(entry.clone());
+        // Another process (an `ingest --append`, an upload) appended: read the store again,
+        // unless a push of ours is under way (its own append is what the count shows).
+        let on_disk = live::ObservationStore::new(state.root(), id)
+            .load()
+            .map(|p| p.appends)
+            .unwrap_or(0);
+        let behind = on_disk > entry.appends.load(Ordering::Acquire)
+            && entry.pushes.load(Ordering::Acquire) == 0;
+        if !behind {
+            return Ok(entry.clone());
+        }
     }
     let root = state.root().to_owned();
     let parquet = snapshot.catalog.file_path(id, version, Format::Parquet);
@@ -114,6 +126,7 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
     .map_err(ApiError::internal)??;
     let entry = Arc::new(Entry {
         version,
+        appends: AtomicU64::new(series.appends()),
         levels: series.config().levels.clone(),
         latest: RwLock::new(Arc::new(series.latest())),
         series: Mutex::new(series),
@@ -169,6 +182,7 @@ pub async fn push(
             .lock()
             .map_err(|_| ApiError::internal("series lock poisoned"))?;
         let outcome = series.push(readings).map_err(ApiError::internal)?;
+        committed.appends.store(series.appends(), Ordering::Release);
         committed.publish_latest(&series);
         let parts = series.parts().map(|p| p.parts.len()).unwrap_or(0);
         Ok::<_, ApiError>((outcome, parts))

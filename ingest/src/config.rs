@@ -99,6 +99,11 @@ impl DatasetToml {
             (DatasetKind::Timeseries, config) => {
                 let config = config.clone().unwrap_or_default();
                 config.min_duration_ms()?;
+                if let Some(import) = &config.import {
+                    import
+                        .offset()
+                        .map_err(|e| format!("[timeseries.import] {e}"))?;
+                }
                 Ok(Some(config))
             }
         }

@@ -17,6 +17,16 @@ const TOKEN: &str = "gauge-push-token-0123456789";
 
 /// A data root with the LANUV stations published as a time-series dataset `pegel-live`.
 fn data_root(name: &str) -> PathBuf {
+    data_root_with(name, "")
+}
+
+/// The folder of `pegel-live`'s dataset.toml in a scratch root.
+fn source_dir(data: &std::path::Path) -> PathBuf {
+    data.parent().expect("root").join("pegel-live")
+}
+
+/// Like [`data_root`], with `more` appended to the dataset.toml.
+fn data_root_with(name: &str, more: &str) -> PathBuf {
     let root = scratch(name);
     let source = root.join("pegel-live");
     fs::create_dir_all(&source).expect("source dir");
@@ -37,7 +47,7 @@ water = "Gewaesser"
 unit = "cm"
 levels = ["Informationsstufe 1", "Informationsstufe 2", "Informationsstufe 3"]
 hysteresis = 5.0
-"#,
+{more}"#,
             stations.display()
         ),
     )
@@ -409,4 +419,110 @@ fn many_small_pushes_are_compacted_in_the_background_and_read_the_same() {
     );
     let latest = get_json(&server.url("/api/datasets/pegel-live/latest"), 200);
     assert_eq!(station(&latest, "Albersloh")["value"], 117.0);
+}
+
+/// Sum and count of the daily means per (Name, Datum), the later row winning, without the
+/// missing ones: Python's csv module, an outside count of the LANUV export.
+fn python_history_totals(path: &std::path::Path) -> (u64, f64, u64) {
+    let script = r#"
+import csv, sys
+latest, missing = {}, 0
+with open(sys.argv[1], encoding="utf-8", newline="") as f:
+    for row in csv.DictReader(f):
+        if row["Mittelwert"].strip() in ("", "999.999"):
+            missing += 1
+            continue
+        latest[(row["Name"], row["Datum"])] = float(row["Mittelwert"])
+print(len(latest), round(sum(latest.values()), 2), missing)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .expect("python3 is part of the machine");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace();
+    let mut next = || fields.next().expect("three numbers").to_owned();
+    (
+        next().parse().expect("count"),
+        next().parse().expect("sum"),
+        next().parse().expect("missing"),
+    )
+}
+
+#[test]
+fn history_comes_in_with_ingest_append_and_the_running_server_sees_it() {
+    let data = data_root_with(
+        "gauges-history",
+        r#"
+[timeseries.import]
+station = "Name"
+time = "Datum"
+value = "Mittelwert"
+zone = "+01:00"                      # LANUV's days are CET days
+null = ["999.999", ""]
+"#,
+    );
+    let server = serve(data.clone());
+    let (status, _) = push(&server, "application/json", first_push().to_string());
+    assert_eq!(status, 200);
+
+    let values = repo().join("datasets/pegel-nrw-tageswerte/pegel_tageswerte.csv");
+    let out = super::allmende()
+        .arg("ingest")
+        .arg(source_dir(&data))
+        .arg("--append")
+        .arg("--source")
+        .arg(&values)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("ingest --append");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (keys, sum, missing) = python_history_totals(&values);
+    // 195 station-days of 2014-04-09 come twice with different means: the later counts.
+    assert!(
+        stdout.contains(&format!("{missing} skipped as missing")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("195 corrections"), "{stdout}");
+
+    let before_2020 = "FROM pegel_live__observations WHERE time < TIMESTAMP '2020-01-01T00:00:00Z'";
+    assert_eq!(
+        sql(
+            &server,
+            &format!("SELECT count(*), round(sum(value), 2) {before_2020}")
+        ),
+        vec![json!([keys, sum])]
+    );
+    // A day at +01:00 begins at 23:00 UTC the day before: 2012-12-31T23:00:00Z.
+    assert_eq!(
+        sql(
+            &server,
+            &format!("SELECT to_unixtime(min(time)) {before_2020} AND station = 'Ahlen'")
+        ),
+        vec![json!([1356994800])]
+    );
+    // The running server read the store again: a history reading pushed is a duplicate.
+    let (status, outcome) = push(
+        &server,
+        "application/json",
+        json!([{"station": "Ahlen", "time": "2013-01-01T00:00:00+01:00", "value": 55.53}])
+            .to_string(),
+    );
+    assert_eq!(
+        (status, outcome["duplicates"].clone()),
+        (200, json!(1)),
+        "{outcome}"
+    );
 }

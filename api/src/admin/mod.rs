@@ -131,6 +131,10 @@ pub async fn upload(
             StatusCode::CREATED,
             Json(json!({ "published": true, "version": version, "report": report })),
         ),
+        Outcome::Observations { import } => (
+            StatusCode::OK,
+            Json(json!({ "published": false, "observations": import })),
+        ),
         Outcome::Unchanged { version } => (
             StatusCode::OK,
             Json(json!({ "published": false, "unchanged": true, "version": version })),

@@ -2,7 +2,7 @@
 //! and `quality`) or CSV with those column names. Each reading is checked on its own, so one
 //! bad reading is reported with its place and the others are kept.
 
-use chrono::DateTime;
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -40,7 +40,28 @@ pub struct BodyError(pub String);
 /// A parsed time: RFC 3339 with a zone (`Z` or `±hh:mm`); a time without zone is ambiguous
 /// (local or UTC? which side of the DST change?) and refused.
 pub fn parse_time(text: &str) -> Result<i64, String> {
-    match DateTime::parse_from_rfc3339(text.trim()) {
+    parse_time_in(text, None)
+}
+
+/// Like [`parse_time`], but a time or date without zone is taken at `zone` (a date at 00:00).
+pub fn parse_time_in(text: &str, zone: Option<FixedOffset>) -> Result<i64, String> {
+    let trimmed = text.trim();
+    if let Some(zone) = zone
+        && DateTime::parse_from_rfc3339(trimmed).is_err()
+    {
+        let naive = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+            .iter()
+            .find_map(|f| chrono::NaiveDateTime::parse_from_str(trimmed, f).ok())
+            .or_else(|| {
+                chrono::NaiveDate::parse_from_str(trimmed, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            });
+        if let Some(t) = naive.and_then(|n| n.and_local_timezone(zone).single()) {
+            return Ok(t.timestamp_millis());
+        }
+    }
+    match DateTime::parse_from_rfc3339(trimmed) {
         Ok(t) => Ok(t.timestamp_millis()),
         Err(_)
             if chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S").is_ok()
@@ -127,9 +148,77 @@ pub fn from_json(body: &[u8]) -> Result<Vec<Result<Reading, ReadingError>>, Body
         .collect())
 }
 
+/// Which CSV columns hold what, and how to read them.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvColumns {
+    #[serde(default = "station")]
+    pub station: String,
+    #[serde(default = "time")]
+    pub time: String,
+    #[serde(default = "value")]
+    pub value: String,
+    pub parameter: Option<String>,
+    pub quality: Option<String>,
+    /// The offset of times and dates without zone, e.g. `"+01:00"` (German gauges keep CET
+    /// all year); without it they are refused.
+    pub zone: Option<String>,
+    /// Values that mark a missing reading (e.g. `"999.999"`): such rows are skipped.
+    #[serde(default)]
+    pub null: Vec<String>,
+}
+
+fn station() -> String {
+    "station".into()
+}
+
+fn time() -> String {
+    "time".into()
+}
+
+fn value() -> String {
+    "value".into()
+}
+
+impl Default for CsvColumns {
+    fn default() -> Self {
+        CsvColumns {
+            station: station(),
+            time: time(),
+            value: value(),
+            parameter: Some("parameter".into()),
+            quality: Some("quality".into()),
+            zone: None,
+            null: Vec::new(),
+        }
+    }
+}
+
+impl CsvColumns {
+    /// The `zone` as an offset.
+    pub fn offset(&self) -> Result<Option<FixedOffset>, String> {
+        self.zone
+            .as_deref()
+            .map(|z| {
+                z.parse::<FixedOffset>()
+                    .map_err(|_| format!("zone '{z}': use an offset such as \"+01:00\""))
+            })
+            .transpose()
+    }
+}
+
 /// Reads CSV with a header naming `station`, `time`, `value` (and optionally `parameter`,
 /// `quality`), comma- or semicolon-separated.
 pub fn from_csv(body: &[u8]) -> Result<Vec<Result<Reading, ReadingError>>, BodyError> {
+    from_csv_with(body, &CsvColumns::default()).map(|(readings, _)| readings)
+}
+
+/// Reads CSV with the given columns; also returns how many rows held a null token.
+pub fn from_csv_with(
+    body: &[u8],
+    columns: &CsvColumns,
+) -> Result<(Vec<Result<Reading, ReadingError>>, usize), BodyError> {
+    let zone = columns.offset().map_err(BodyError)?;
     let text = std::str::from_utf8(body)
         .map_err(|e| BodyError(format!("CSV must be UTF-8: {e}")))?
         .trim_start_matches('\u{feff}');
@@ -152,13 +241,20 @@ pub fn from_csv(body: &[u8]) -> Result<Vec<Result<Reading, ReadingError>>, BodyE
             .iter()
             .position(|h| h.trim().eq_ignore_ascii_case(name))
     };
-    let (Some(s), Some(t), Some(v)) = (column("station"), column("time"), column("value")) else {
-        return Err(BodyError(
-            "the CSV header must name the columns station, time and value".into(),
-        ));
+    let (Some(s), Some(t), Some(v)) = (
+        column(&columns.station),
+        column(&columns.time),
+        column(&columns.value),
+    ) else {
+        return Err(BodyError(format!(
+            "the CSV header must name the columns {}, {} and {}",
+            columns.station, columns.time, columns.value
+        )));
     };
-    let (p, q) = (column("parameter"), column("quality"));
+    let p = columns.parameter.as_deref().and_then(column);
+    let q = columns.quality.as_deref().and_then(column);
     let mut out = Vec::new();
+    let mut nulls = 0;
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -174,6 +270,13 @@ pub fn from_csv(body: &[u8]) -> Result<Vec<Result<Reading, ReadingError>>, BodyE
             }
         };
         let line = record.position().map(|p| p.line());
+        if record
+            .get(v)
+            .is_some_and(|raw| columns.null.iter().any(|n| n == raw.trim()))
+        {
+            nulls += 1;
+            continue;
+        }
         let field = |i: usize| record.get(i).map(str::trim).filter(|f| !f.is_empty());
         let station = field(s).map(str::to_owned);
         let time = field(t).map(str::to_owned);
@@ -187,7 +290,7 @@ pub fn from_csv(body: &[u8]) -> Result<Vec<Result<Reading, ReadingError>>, BodyE
         let checked = match (&station, &time) {
             (None, _) => Err("station is missing".to_owned()),
             (_, None) => Err("time is missing (RFC 3339 text with zone)".to_owned()),
-            (Some(_), Some(time)) => parse_time(time).and_then(|ms| {
+            (Some(_), Some(time)) => parse_time_in(time, zone).and_then(|ms| {
                 let raw = field(v).unwrap_or_default();
                 match raw.parse::<f64>() {
                     Ok(x) if x.is_finite() => Ok((ms, x)),
@@ -206,7 +309,7 @@ pub fn from_csv(body: &[u8]) -> Result<Vec<Result<Reading, ReadingError>>, BodyE
             Err(e) => Err(fail(e)),
         });
     }
-    Ok(out)
+    Ok((out, nulls))
 }
 
 #[cfg(test)]
@@ -248,5 +351,25 @@ mod tests {
         assert!(second.error.contains("no zone"));
         assert!(readings[2].as_ref().expect_err("nan").error.contains("'x'"));
         assert!(from_csv(b"a,b\n1,2\n").is_err());
+    }
+
+    #[test]
+    fn history_columns_with_dates_a_zone_and_null_tokens() {
+        let columns = CsvColumns {
+            station: "Name".into(),
+            time: "Datum".into(),
+            value: "Mittelwert".into(),
+            parameter: None,
+            quality: None,
+            zone: Some("+01:00".into()),
+            null: vec!["999.999".into()],
+        };
+        let body = "Name,Datum,Minimum,Maximum,Mittelwert\nAhlen,2013-01-01,52.0,62.0,55.53\nAhlen,2013-01-02,1,1,999.999\n";
+        let (readings, nulls) = from_csv_with(body.as_bytes(), &columns).expect("csv");
+        assert_eq!(nulls, 1);
+        let first = readings[0].as_ref().expect("valid");
+        // 2013-01-01T00:00+01:00 = 2012-12-31T23:00Z: 1356994800 s (date -u -d … +%s).
+        assert_eq!((first.time, first.value), (1_356_994_800_000, 55.53));
+        assert_eq!(readings.len(), 1);
     }
 }

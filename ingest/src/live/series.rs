@@ -43,6 +43,9 @@ pub struct TimeseriesConfig {
     pub hysteresis: f64,
     /// How long a new level must hold before it counts, e.g. `"30m"`; at once when absent.
     pub min_duration: Option<String>,
+    /// The columns of history files imported with `allmende ingest --append --source …`
+    /// (default: `station`, `time`, `value`).
+    pub import: Option<super::readings::CsvColumns>,
 }
 
 fn default_station() -> String {
@@ -64,6 +67,7 @@ impl Default for TimeseriesConfig {
             levels: Vec::new(),
             hysteresis: 0.0,
             min_duration: None,
+            import: None,
         }
     }
 }
@@ -187,6 +191,7 @@ pub struct Series {
     config: TimeseriesConfig,
     min_duration: i64,
     store: ObservationStore,
+    appends: u64,
     events: EventLog,
     stations: BTreeMap<String, Station>,
     values: HashMap<(String, String), BTreeMap<i64, f64>>,
@@ -217,6 +222,7 @@ impl Series {
             config,
             min_duration,
             store,
+            appends: parts.appends,
             events: EventLog::new(root, id),
             stations,
             values: HashMap::new(),
@@ -327,7 +333,7 @@ impl Series {
             )
             .collect();
         let corrected = batch.values().filter(|(_, _, c)| *c).count() as u64;
-        self.store.append(&rows, corrected)?;
+        self.appends = self.store.append(&rows, corrected)?.appends;
         let accepted = rows.len() - corrected as usize;
         let mut events = Vec::new();
         for row in rows {
@@ -357,6 +363,12 @@ impl Series {
             rejected,
             events,
         })
+    }
+
+    /// Appends committed when this series last read or wrote the store: when the store has
+    /// more, another process appended and this series is behind.
+    pub fn appends(&self) -> u64 {
+        self.appends
     }
 
     /// The committed manifest of the observation parts.

@@ -39,6 +39,10 @@ pub struct Parts {
     pub generation: u64,
     /// Number of the next part file.
     pub next_part: u64,
+    /// Appends committed so far (compaction leaves it alone): a writer that finds it higher
+    /// than it left it knows that someone else appended.
+    #[serde(default)]
+    pub appends: u64,
     /// The current observations. While a part holds corrections, readers pick the row with the
     /// highest `seq` per key.
     pub parts: Vec<Part>,
@@ -162,6 +166,7 @@ impl ObservationStore {
         write_part(&self.dir.join(&file), &rows)?;
         parts.parts.push(describe(file, &rows, corrections));
         parts.next_part += 1;
+        parts.appends += 1;
         parts.generation = generation;
         write_parts(&self.dir, &parts)?;
         Ok(parts)
