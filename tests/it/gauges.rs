@@ -526,3 +526,73 @@ null = ["999.999", ""]
         "{outcome}"
     );
 }
+
+#[test]
+fn a_kill_9_during_a_stream_of_pushes_loses_no_acknowledged_reading_and_doubles_none() {
+    let data = data_root("gauges-kill-during");
+    let mut server = serve(data.clone());
+    let url = server.url("/api/datasets/pegel-live/observations");
+    // One thread pushes batches of 50 new readings as fast as answers come; it reports each
+    // acknowledged batch and stops at the first failure (the server is gone).
+    let (acked_tx, acked_rx) = std::sync::mpsc::channel::<u32>();
+    let pusher = std::thread::spawn(move || {
+        for batch in 0u32.. {
+            let readings: Vec<Value> = (0..50u32)
+                .map(|i| {
+                    let minute = batch * 50 + i;
+                    json!({
+                        "station": "Altena",
+                        "time": format!("2025-03-{:02}T{:02}:{:02}:00Z", 1 + minute / 1440, minute / 60 % 24, minute % 60),
+                        "value": f64::from(minute),
+                    })
+                })
+                .collect();
+            let answer = http()
+                .post(&url)
+                .header("Authorization", format!("Bearer {TOKEN}"))
+                .json(&readings)
+                .send();
+            match answer {
+                Ok(r) if r.status().as_u16() == 200 => {
+                    if acked_tx.send(batch).is_err() {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    });
+    // Kill once a few batches are acknowledged, while the next ones are on their way.
+    for _ in 0..5 {
+        acked_rx.recv().expect("an acknowledged batch");
+    }
+    server.kill9();
+    pusher.join().expect("pusher");
+    let acked: Vec<u32> = std::iter::once(4).chain(acked_rx.try_iter()).collect();
+    let last_acked = *acked.iter().max().expect("some");
+
+    let server = serve(data);
+    let rows = sql(
+        &server,
+        "SELECT count(*), count(DISTINCT time), min(value), max(value) FROM pegel_live__observation_history WHERE station = 'Altena'",
+    );
+    let (count, distinct) = (rows[0][0].as_u64(), rows[0][1].as_u64());
+    assert_eq!(count, distinct, "no reading doubled: {rows:?}");
+    let stored = count.expect("count");
+    // Every acknowledged batch is there in full; at most the batch in flight came in too.
+    let acknowledged = u64::from(last_acked + 1) * 50;
+    assert!(
+        stored == acknowledged || stored == acknowledged + 50,
+        "{stored} readings stored, {acknowledged} acknowledged"
+    );
+    assert_eq!(rows[0][2], json!(0.0));
+    assert_eq!(
+        sql(
+            &server,
+            &format!(
+                "SELECT count(*) FROM pegel_live__observations WHERE station = 'Altena' AND value < {acknowledged}"
+            )
+        ),
+        vec![json!([acknowledged])]
+    );
+}
