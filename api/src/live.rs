@@ -79,6 +79,31 @@ impl Entry {
     }
 }
 
+/// For a time series' detail page: where its observations, history and events are (SQL tables)
+/// and its latest values; `null` for other datasets.
+pub fn describe(root: &std::path::Path, id: &str) -> Value {
+    let config = std::fs::read_to_string(Catalog::dataset_dir(root, id).join(CONFIG_FILE))
+        .ok()
+        .and_then(|text| DatasetToml::parse(&text).ok())
+        .and_then(|toml| toml.series().ok().flatten());
+    let Some(config) = config else {
+        return Value::Null;
+    };
+    let table = allmende_catalog::table_name(id);
+    json!({
+        "parameter": config.parameter,
+        "unit": config.unit,
+        "levels": config.levels,
+        "tables": {
+            "observations": format!("{table}__observations"),
+            "observation_history": format!("{table}__observation_history"),
+            "events": format!("{table}__events"),
+        },
+        "latest": format!("/api/datasets/{id}/latest"),
+        "push": format!("/api/datasets/{id}/observations"),
+    })
+}
+
 /// The dataset's series, opened (or reopened after a new stations version) on demand.
 async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
     let snapshot = state.snapshot().await?;

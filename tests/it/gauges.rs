@@ -217,6 +217,12 @@ fn pushed_readings_are_in_sql_and_latest_and_bad_ones_are_listed() {
     );
     assert_eq!(latest["stations"].as_array().map(Vec::len), Some(2));
 
+    let detail = get_json(&server.url("/api/datasets/pegel-live"), 200);
+    assert_eq!(
+        detail["timeseries"]["tables"]["events"],
+        "pegel_live__events"
+    );
+    assert_eq!(detail["timeseries"]["levels"][2], "Informationsstufe 3");
     let geo = get_json(
         &server.url("/api/datasets/pegel-live/latest?f=geojson"),
         200,
