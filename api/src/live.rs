@@ -79,8 +79,8 @@ impl Entry {
     }
 }
 
-/// For a time series' detail page: where its observations, history and events are (SQL tables)
-/// and its latest values; `null` for other datasets.
+/// For a time series' detail: its parameter, unit and levels, the SQL tables of its
+/// observations, history and events, and its endpoints; `null` for other datasets.
 pub fn describe(root: &std::path::Path, id: &str) -> Value {
     let config = std::fs::read_to_string(Catalog::dataset_dir(root, id).join(CONFIG_FILE))
         .ok()
