@@ -191,9 +191,29 @@ impl ObservationStore {
                 return Err(IngestError::io(&path, e));
             }
         }
-        let merged_parts = before.parts.clone();
+        // Tiered: while the first part is much larger than the others together, only the
+        // others are merged, so a compaction costs the recent parts, not the history; the first
+        // part is rewritten once the rest has grown to a quarter of it.
+        let (kept, merged_parts) = match before.parts.split_first() {
+            Some((first, rest))
+                if rest.len() >= 2 && first.rows > 4 * rest.iter().map(|p| p.rows).sum::<u64>() =>
+            {
+                (Some(first.clone()), rest.to_vec())
+            }
+            _ => (None, before.parts.clone()),
+        };
         let rows = self.read(&merged_parts)?;
         let (current, superseded) = latest_per_key(rows);
+        // A correction whose replaced value was merged too is resolved (it went to history);
+        // one whose replaced value is in the kept part still is pending.
+        let pending = match kept {
+            Some(_) => merged_parts
+                .iter()
+                .map(|p| p.corrections)
+                .sum::<u64>()
+                .saturating_sub(superseded.len() as u64),
+            None => 0,
+        };
         // Named after the generation merged; only one compaction runs at a time (the lock).
         let file = format!("compact-{:08}.parquet", before.generation);
         write_part(&self.dir.join(&file), &current)?;
@@ -208,10 +228,12 @@ impl ObservationStore {
         let newer: Vec<Part> = parts
             .parts
             .iter()
-            .filter(|p| !merged_parts.contains(p))
+            .filter(|p| !merged_parts.contains(p) && Some(*p) != kept.as_ref())
             .cloned()
             .collect();
-        parts.parts = std::iter::once(describe(file, &current, 0))
+        parts.parts = kept
+            .into_iter()
+            .chain(std::iter::once(describe(file, &current, pending)))
             .chain(newer)
             .collect();
         if let Some(h) = history_file {
@@ -473,6 +495,45 @@ mod tests {
         let after = store.load().expect("load");
         let all = store.read(&after.parts).expect("read");
         assert_eq!(all.len(), 3);
+    }
+
+    #[test]
+    fn small_parts_are_merged_without_rewriting_the_large_one() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = ObservationStore::new(root.path(), "pegel");
+        let history: Vec<Observation> = (0..100).map(|t| obs("A", t, 1.0)).collect();
+        store.append(&history, 0).expect("append");
+        store.append(&[obs("A", 100, 2.0)], 0).expect("append");
+        store
+            .append(&[obs("A", 100, 2.5)], 1)
+            .expect("correction within the small parts");
+        store
+            .append(&[obs("A", 5, 9.0)], 1)
+            .expect("correction of the large part");
+        let compacted = store.compact().expect("compact").expect("merged");
+        assert_eq!(compacted.parts.len(), 2);
+        assert_eq!(
+            compacted.parts[0].file, "part-00000000.parquet",
+            "kept as it was"
+        );
+        assert_eq!(
+            (compacted.parts[1].rows, compacted.parts[1].corrections),
+            (2, 1),
+            "A@100 resolved, A@5 still shadows the large part"
+        );
+        assert!(compacted.has_pending_corrections());
+        assert_eq!(store.read(&compacted.history).expect("history").len(), 1);
+        assert_eq!(compacted.retired.len(), 3);
+        // The rest grows past a quarter of the large part: everything is merged.
+        let more: Vec<Observation> = (200..230).map(|t| obs("A", t, 3.0)).collect();
+        store.append(&more, 0).expect("append");
+        let full = store.compact().expect("compact").expect("merged");
+        assert_eq!(full.parts.len(), 1);
+        assert!(!full.has_pending_corrections());
+        let rows = store.read(&full.parts).expect("read");
+        assert_eq!(rows.len(), 131);
+        let five = rows.iter().find(|r| r.observation.time == 5).expect("A@5");
+        assert_eq!(five.observation.value, 9.0);
     }
 
     /// What `kill -9` leaves between writing a file and committing the manifest: files the
