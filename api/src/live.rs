@@ -145,7 +145,15 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
                     "dataset '{owned_id}' is not a time series (kind = \"timeseries\" in its dataset.toml)"
                 ))
             })?;
-        Series::open(&root, &owned_id, version, config, &parquet).map_err(ApiError::internal)
+        Series::open(&root, &owned_id, version, config, &parquet).map_err(|e| match e {
+            // The dataset.toml names what the stations lack: the steward's to fix.
+            allmende_ingest::IngestError::Config { message, .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "TimeseriesConfig",
+                format!("dataset '{owned_id}': {message}"),
+            ),
+            other => ApiError::internal(other),
+        })
     })
     .await
     .map_err(ApiError::internal)??;

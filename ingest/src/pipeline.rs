@@ -201,6 +201,18 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
         distributions,
         changes,
     };
+    if let Some(config) = series_config(spec)? {
+        // The station table must carry what [timeseries] names, before it is published.
+        let parquet = stage
+            .dir()
+            .join(allmende_catalog::Format::Parquet.file_name());
+        crate::live::series::check_stations(&parquet, &config).map_err(|e| match e {
+            IngestError::Config { message, .. } => {
+                IngestError::config(spec.config.clone().unwrap_or_default(), message)
+            }
+            other => other,
+        })?;
+    }
     keep_config(spec, data_root)?;
     let manifest = stage.commit(spec.meta.clone(), version)?;
     Ok(Outcome::Published {

@@ -602,3 +602,34 @@ fn a_kill_9_during_a_stream_of_pushes_loses_no_acknowledged_reading_and_doubles_
         vec![json!([acknowledged])]
     );
 }
+
+#[test]
+fn a_timeseries_whose_station_column_is_missing_is_not_published() {
+    let root = scratch("gauges-misconfigured");
+    let source = root.join("pegel-live");
+    fs::create_dir_all(&source).expect("source dir");
+    let stations = repo().join("datasets/pegel-nrw-stationen/pegel_stationen.geojson");
+    fs::write(
+        source.join("dataset.toml"),
+        format!(
+            "title = \"Pegel\"\nlicence = \"dl-by-de/2.0\"\nkind = \"timeseries\"\n[source]\npath = \"{}\"\n[timeseries]\nstation = \"Pegelnummer\"\n",
+            stations.display()
+        ),
+    )
+    .expect("dataset.toml");
+    let data = root.join("data");
+    let out = super::allmende()
+        .arg("ingest")
+        .arg(&source)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .expect("ingest");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("station = \"Pegelnummer\" is not a column"),
+        "{stderr}"
+    );
+    assert!(!data.join("datasets/pegel-live/manifest.json").exists());
+}

@@ -485,6 +485,11 @@ pub fn format_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Checks that the stations in `path` have the columns `config` names; returns their number.
+pub fn check_stations(path: &Path, config: &TimeseriesConfig) -> Result<usize> {
+    read_stations(path, config).map(|s| s.len())
+}
+
 fn read_stations(path: &Path, config: &TimeseriesConfig) -> Result<BTreeMap<String, Station>> {
     let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
