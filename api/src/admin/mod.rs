@@ -37,6 +37,8 @@ pub async fn put_config(
     check_id(&id)?;
     let toml = DatasetToml::parse(&text)
         .map_err(|e| ApiError::bad_request(format!("dataset.toml: {e}")))?;
+    toml.series()
+        .map_err(|e| ApiError::bad_request(format!("dataset.toml: {e}")))?;
     if let Some(own) = &toml.id
         && *own != id
     {
