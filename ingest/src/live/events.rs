@@ -12,7 +12,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::series::LevelEvent;
-use super::store::{Part, Parts, lock, read_parts, write_batch, write_parts};
+use super::store::{Part, Parts, create_dir_durably, lock, read_parts, write_batch, write_parts};
 use crate::error::{IngestError, Result};
 
 /// The folder of a dataset's level events.
@@ -56,7 +56,7 @@ impl EventLog {
 
     /// Commits `events` as one part, durably.
     pub fn append(&self, events: &[LevelEvent]) -> Result<Parts> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| IngestError::io(&self.dir, e))?;
+        create_dir_durably(&self.dir)?;
         let _lock = lock(&self.dir.join(".append.lock"))?;
         let mut parts = self.load()?;
         if events.is_empty() {

@@ -146,7 +146,7 @@ impl ObservationStore {
     /// Commits `observations` as one new part, durably; `corrections` of them replace earlier
     /// values. Returns the new manifest.
     pub fn append(&self, observations: &[Observation], corrections: u64) -> Result<Parts> {
-        fs::create_dir_all(&self.dir).map_err(|e| IngestError::io(&self.dir, e))?;
+        create_dir_durably(&self.dir)?;
         let _lock = lock(&self.dir.join(".append.lock"))?;
         let mut parts = self.load()?;
         if observations.is_empty() {
@@ -323,6 +323,19 @@ pub(crate) fn write_parts(dir: &Path, parts: &Parts) -> Result<()> {
         .map_err(|e| IngestError::io(&tmp, e))?;
     fs::rename(&tmp, &path).map_err(|e| IngestError::io(&path, e))?;
     sync_dir(dir)
+}
+
+/// Creates `dir` if needed, and makes its entry in the parent durable too: a committed part in
+/// a folder that a power cut forgets would be lost with it.
+pub(crate) fn create_dir_durably(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).map_err(|e| IngestError::io(dir, e))?;
+    match dir.parent() {
+        Some(parent) => sync_dir(parent),
+        None => Ok(()),
+    }
 }
 
 /// Makes renames in `dir` durable.
