@@ -149,6 +149,7 @@ fn pushed_readings_are_in_sql_and_latest_and_bad_ones_are_listed() {
     assert_eq!(outcome["received"], 8);
     assert_eq!(outcome["accepted"], 5);
     assert_eq!(outcome["duplicates"], 0);
+    assert_eq!(outcome["late"], 0);
     let rejected = outcome["rejected"].as_array().expect("rejected");
     let errors: Vec<(Value, &str)> = rejected
         .iter()

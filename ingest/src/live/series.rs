@@ -142,6 +142,9 @@ pub struct PushOutcome {
     /// Readings equal to a stored one: nothing to do.
     pub duplicates: usize,
     pub corrections: Vec<Correction>,
+    /// Stored readings (new or corrections) older than their series' latest before this push:
+    /// kept, but they do not move warning levels.
+    pub late: usize,
     pub rejected: Vec<ReadingError>,
     pub events: Vec<LevelEvent>,
 }
@@ -336,7 +339,16 @@ impl Series {
         self.appends = self.store.append(&rows, corrected)?.appends;
         let accepted = rows.len() - corrected as usize;
         let mut events = Vec::new();
+        let mut late = 0;
         for row in rows {
+            if self
+                .values
+                .get(&(row.station.clone(), row.parameter.clone()))
+                .and_then(|m| m.keys().next_back())
+                .is_some_and(|&last| row.time < last)
+            {
+                late += 1;
+            }
             let newest = self
                 .levels
                 .get(&row.station)
@@ -360,6 +372,7 @@ impl Series {
             accepted,
             duplicates,
             corrections,
+            late,
             rejected,
             events,
         })
@@ -710,6 +723,10 @@ mod tests {
             ])
             .expect("push");
         assert_eq!((o.accepted, o.duplicates, o.corrections.len()), (0, 1, 1));
+        assert_eq!(
+            o.late, 1,
+            "the correction of minute 15 is older than minute 180"
+        );
         assert_eq!((o.corrections[0].old, o.corrections[0].new), (120.0, 121.0));
         assert_eq!(o.rejected[0].index, Some(2));
         assert_eq!(s.parts().expect("parts").parts.len(), parts + 1);
