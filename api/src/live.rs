@@ -45,12 +45,34 @@ struct Entry {
     /// The names of the warning levels, lowest first.
     levels: Vec<String>,
     series: Mutex<Series>,
-    latest: RwLock<Arc<Vec<Latest>>>,
+    latest: RwLock<Arc<Published>>,
     compacting: AtomicBool,
     /// Pushes received and not yet answered.
     pushes: AtomicUsize,
     /// The store's append count after the series' last read or write.
     appends: AtomicU64,
+}
+
+/// The latest values as served, with an ETag of their content (pages poll `/latest`; 304 when
+/// nothing changed).
+#[derive(Debug)]
+struct Published {
+    stations: Vec<Latest>,
+    tag: String,
+}
+
+impl Published {
+    fn new(stations: Vec<Latest>) -> Published {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        serde_json::to_string(&stations)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        Published {
+            stations,
+            tag: format!("{:016x}", hasher.finish()),
+        }
+    }
 }
 
 /// Counts a push as in flight until dropped.
@@ -64,14 +86,14 @@ impl Drop for InFlight<'_> {
 
 impl Entry {
     fn publish_latest(&self, series: &Series) {
-        let latest = Arc::new(series.latest());
+        let latest = Arc::new(Published::new(series.latest()));
         match self.latest.write() {
             Ok(mut slot) => *slot = latest,
             Err(poisoned) => *poisoned.into_inner() = latest,
         }
     }
 
-    fn latest(&self) -> Arc<Vec<Latest>> {
+    fn latest(&self) -> Arc<Published> {
         match self.latest.read() {
             Ok(l) => l.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -161,7 +183,7 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
         version,
         appends: AtomicU64::new(series.appends()),
         levels: series.config().levels.clone(),
-        latest: RwLock::new(Arc::new(series.latest())),
+        latest: RwLock::new(Arc::new(Published::new(series.latest()))),
         series: Mutex::new(series),
         compacting: AtomicBool::new(false),
         pushes: AtomicUsize::new(0),
@@ -313,8 +335,21 @@ pub async fn latest(
     };
     let entry = entry(&state, &id).await?;
     let latest = entry.latest();
+    let etag = format!(
+        "\"{}-{}\"",
+        latest.tag,
+        if geojson { "geojson" } else { "json" }
+    );
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
     if geojson {
         let features: Vec<Value> = latest
+            .stations
             .iter()
             .map(|l| {
                 let geometry = match (l.lon, l.lat) {
@@ -330,12 +365,22 @@ pub async fn latest(
             })
             .collect();
         let body = json!({"type": "FeatureCollection", "features": features});
-        return Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(body)).into_response());
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/geo+json".to_owned()),
+                (header::ETAG, etag),
+            ],
+            Json(body),
+        )
+            .into_response());
     }
-    Ok(Json(json!({
-        "dataset": id,
-        "levels": entry.levels,
-        "stations": *latest,
-    }))
-    .into_response())
+    Ok((
+        [(header::ETAG, etag)],
+        Json(json!({
+            "dataset": id,
+            "levels": entry.levels,
+            "stations": latest.stations,
+        })),
+    )
+        .into_response())
 }

@@ -299,6 +299,17 @@ fn a_duplicate_is_a_no_op_and_a_correction_is_reported_and_kept() {
         "a push of duplicates commits nothing"
     );
 
+    // /latest carries an ETag; polling with it gets 304 until a push changes a value.
+    let latest_url = server.url("/api/datasets/pegel-live/latest");
+    let first = http().get(&latest_url).send().expect("GET latest");
+    let etag = first.headers()["etag"].to_str().expect("etag").to_owned();
+    let again = http()
+        .get(&latest_url)
+        .header("If-None-Match", &etag)
+        .send()
+        .expect("GET latest");
+    assert_eq!(again.status().as_u16(), 304);
+
     let correction =
         "station,time,value\nAhlen,2024-01-03T12:45:00Z,210\nAhlen,2024-01-03T13:00:00Z,212\n";
     let (status, outcome) = push(&server, "text/csv", correction);
@@ -325,6 +336,13 @@ fn a_duplicate_is_a_no_op_and_a_correction_is_reported_and_kept() {
     );
     let latest = get_json(&server.url("/api/datasets/pegel-live/latest"), 200);
     assert_eq!(station(&latest, "Ahlen")["value"], 212.0);
+    let changed = http()
+        .get(&latest_url)
+        .header("If-None-Match", &etag)
+        .send()
+        .expect("GET latest");
+    assert_eq!(changed.status().as_u16(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().expect("etag"), etag);
 }
 
 #[test]
