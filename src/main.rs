@@ -272,6 +272,29 @@ fn ingest_all(
                 );
                 print!("{}", report.to_text());
             }
+            Ok((spec, Outcome::Observations { import })) => {
+                println!(
+                    "{}: {} readings: {} stored, {} already stored, {} corrections, {} skipped as missing, {} level changes",
+                    spec.id,
+                    import.received,
+                    import.accepted,
+                    import.duplicates,
+                    import.corrections,
+                    import.skipped,
+                    import.events
+                );
+                for rejected in &import.rejected {
+                    eprintln!("  rejected: {}", serde_json::to_string(rejected)?);
+                }
+                if !import.rejected.is_empty() {
+                    ok = false;
+                    eprintln!(
+                        "error: {}: {} readings rejected (listed above); the valid ones are stored",
+                        spec.id,
+                        import.rejected.len()
+                    );
+                }
+            }
             Ok((spec, Outcome::Unchanged { version })) => {
                 println!("{}: unchanged, version {version} stays published", spec.id);
             }

@@ -6,6 +6,7 @@
 mod admin;
 mod base_url;
 mod error;
+mod live;
 mod pages;
 mod routes;
 mod state;

@@ -28,6 +28,7 @@ pub struct AppState {
     root: PathBuf,
     limits: Limits,
     admin_tokens: Arc<AdminTokens>,
+    live: Arc<crate::live::LiveSeries>,
     current: Arc<RwLock<Arc<Snapshot>>>,
     rebuild: Arc<tokio::sync::Mutex<()>>,
 }
@@ -43,6 +44,7 @@ impl AppState {
             root: data_root.to_owned(),
             limits,
             admin_tokens,
+            live: Arc::default(),
             current: Arc::new(RwLock::new(Arc::new(snapshot))),
             rebuild: Arc::new(tokio::sync::Mutex::new(())),
         })
@@ -56,6 +58,11 @@ impl AppState {
     /// The accepted admin tokens (`ALLMENDE_ADMIN_TOKENS`), as hashes.
     pub fn admin_tokens(&self) -> &AdminTokens {
         &self.admin_tokens
+    }
+
+    /// The time-series datasets held in memory.
+    pub(crate) fn live(&self) -> &crate::live::LiveSeries {
+        &self.live
     }
 
     /// The current snapshot, rebuilt first when a manifest changed on disk.
@@ -105,15 +112,22 @@ async fn build(root: &Path, limits: &Limits) -> Result<Snapshot, BoxError> {
     })
 }
 
-/// Path, modification time and size of every manifest, by path.
+/// Path, modification time and size of every manifest (and parts manifest), by path.
 fn stamp(root: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
     let Ok(entries) = std::fs::read_dir(root.join("datasets")) else {
         return Vec::new();
     };
     let mut stamp: Vec<_> = entries
         .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let path = e.path().join("manifest.json");
+        .flat_map(|e| {
+            // A time series' parts manifest changes with every push; its SQL tables with it.
+            let parts = e
+                .path()
+                .join(allmende_ingest::live::store::OBSERVATIONS_DIR)
+                .join(allmende_ingest::live::store::PARTS_FILE);
+            [e.path().join("manifest.json"), parts]
+        })
+        .filter_map(|path| {
             let meta = std::fs::metadata(&path).ok()?;
             Some((path, meta.modified().ok(), meta.len()))
         })

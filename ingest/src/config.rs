@@ -39,6 +39,12 @@ pub struct DatasetToml {
     /// Columns that identify a row (e.g. `["station", "date"]`): `--append` de-duplicates on them.
     #[serde(default)]
     pub key: Vec<String>,
+    /// `"table"` (the default) or `"timeseries"`: the table is then a station list and the
+    /// dataset takes pushed observations (see `[timeseries]`).
+    #[serde(default)]
+    pub kind: DatasetKind,
+    /// How a time-series dataset's stations are read, and its warning levels.
+    pub timeseries: Option<crate::live::TimeseriesConfig>,
     #[serde(default)]
     pub source: SourceConfig,
     pub geometry: Option<PointColumns>,
@@ -71,6 +77,36 @@ impl DatasetToml {
         };
         meta.check()?;
         Ok(meta)
+    }
+}
+
+/// What a dataset is.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    #[default]
+    Table,
+    /// Stations with observations pushed live.
+    Timeseries,
+}
+
+impl DatasetToml {
+    /// The `[timeseries]` configuration of a `kind = "timeseries"` dataset; `None` for tables.
+    pub fn series(&self) -> std::result::Result<Option<crate::live::TimeseriesConfig>, String> {
+        match (self.kind, &self.timeseries) {
+            (DatasetKind::Table, None) => Ok(None),
+            (DatasetKind::Table, Some(_)) => Err("[timeseries] needs kind = \"timeseries\"".into()),
+            (DatasetKind::Timeseries, config) => {
+                let config = config.clone().unwrap_or_default();
+                config.min_duration_ms()?;
+                if let Some(import) = &config.import {
+                    import
+                        .offset()
+                        .map_err(|e| format!("[timeseries.import] {e}"))?;
+                }
+                Ok(Some(config))
+            }
+        }
     }
 }
 
@@ -251,6 +287,8 @@ impl DatasetSpec {
                     .map_err(|e| IngestError::io(&toml_path, e))?;
                 let toml: DatasetToml = toml::from_str(&text)
                     .map_err(|e| IngestError::config(&toml_path, e.to_string()))?;
+                toml.series()
+                    .map_err(|e| IngestError::config(&toml_path, e))?;
                 (toml, parent_of(&toml_path))
             }
         };

@@ -15,13 +15,14 @@ mod error;
 pub mod fuzzing;
 mod geometry;
 mod infer;
+pub mod live;
 mod pipeline;
 mod progress;
 mod read;
 mod report;
 mod write;
 
-pub use config::{DatasetSpec, DatasetToml, SourceFormat, slugify};
+pub use config::{DatasetKind, DatasetSpec, DatasetToml, SourceFormat, slugify};
 pub use error::{IngestError, Result};
 pub use pipeline::{CONFIG_FILE, IngestOptions, Outcome, ingest, validate};
 pub use read::{Location, Rejection};

@@ -14,7 +14,7 @@ use arrow::record_batch::RecordBatch;
 use sha2::{Digest, Sha256};
 
 use crate::append::Base;
-use crate::config::{DatasetSpec, SourceFormat};
+use crate::config::{DatasetSpec, DatasetToml, SourceFormat};
 use crate::convert::{BatchBuilder, GEOMETRY, GeometrySource, Reprojection};
 use crate::crs::Crs;
 use crate::detect::encoding_for_label;
@@ -62,10 +62,21 @@ pub enum Outcome {
         dir: PathBuf,
         report: Box<IngestReport>,
     },
+    /// `--append` to a time series: the readings went into its observations (valid ones are
+    /// kept even when others were rejected).
+    Observations { import: Box<crate::live::Import> },
 }
 
 /// Ingests a dataset into the data root as a new version.
 pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> Result<Outcome> {
+    if options.append
+        && let Some(config) = series_config(spec)?
+    {
+        let import = crate::live::import(data_root, &spec.id, &config, &spec.files)?;
+        return Ok(Outcome::Observations {
+            import: Box::new(import),
+        });
+    }
     let source_sha256 = source_hash(spec)?;
     let catalog = Catalog::open(data_root)?;
     let manifest = catalog.get(&spec.id);
@@ -190,6 +201,18 @@ pub fn ingest(spec: &DatasetSpec, data_root: &Path, options: IngestOptions) -> R
         distributions,
         changes,
     };
+    if let Some(config) = series_config(spec)? {
+        // The station table must carry what [timeseries] names, before it is published.
+        let parquet = stage
+            .dir()
+            .join(allmende_catalog::Format::Parquet.file_name());
+        crate::live::series::check_stations(&parquet, &config).map_err(|e| match e {
+            IngestError::Config { message, .. } => {
+                IngestError::config(spec.config.clone().unwrap_or_default(), message)
+            }
+            other => other,
+        })?;
+    }
     keep_config(spec, data_root)?;
     let manifest = stage.commit(spec.meta.clone(), version)?;
     Ok(Outcome::Published {
@@ -655,6 +678,16 @@ fn convert(spec: &DatasetSpec, analysis: &mut Analysis, target: Target) -> Resul
 
 /// Keeps a copy of the dataset.toml next to the manifest, so that a new source uploaded over
 /// the admin API is read the same way.
+/// The `[timeseries]` of the spec's dataset.toml, when it is a time series.
+fn series_config(spec: &DatasetSpec) -> Result<Option<crate::live::TimeseriesConfig>> {
+    let Some(path) = &spec.config else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| IngestError::io(path, e))?;
+    let toml = DatasetToml::parse(&text).map_err(|e| IngestError::config(path, e))?;
+    toml.series().map_err(|e| IngestError::config(path, e))
+}
+
 fn keep_config(spec: &DatasetSpec, data_root: &Path) -> Result<()> {
     let Some(config) = &spec.config else {
         return Ok(());

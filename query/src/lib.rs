@@ -9,6 +9,7 @@ mod covering;
 mod date_trunc;
 mod error;
 mod export;
+mod observations;
 mod output;
 mod result_cache;
 mod session;

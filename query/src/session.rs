@@ -125,6 +125,7 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
             ctx.register_table(name.as_str(), Arc::new(table))?;
         }
     }
+    crate::observations::register(&ctx, catalog).await?;
     crate::catalog_tables::register_catalog_tables(&ctx, catalog)?;
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent.max(1)));
     Ok(QueryEngine {

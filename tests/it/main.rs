@@ -6,6 +6,7 @@ mod ckan;
 mod cli;
 mod datapackage;
 mod dcat;
+mod gauges;
 mod ogc;
 mod ogc_tools;
 mod outside;
@@ -43,7 +44,7 @@ pub fn scratch(name: &str) -> PathBuf {
 pub struct Server {
     pub base: String,
     pub data: PathBuf,
-    _child: Child,
+    child: Child,
     _stdin: ChildStdin,
 }
 
@@ -78,9 +79,19 @@ impl Server {
         Server {
             base,
             data,
-            _child: child,
+            child,
             _stdin: stdin,
         }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, nothing flushed) and waits until it is gone.
+    pub fn kill9(&mut self) {
+        let status = Command::new("kill")
+            .args(["-9", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -9");
+        self.child.wait().expect("wait for the killed server");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -37,6 +37,8 @@ pub async fn put_config(
     check_id(&id)?;
     let toml = DatasetToml::parse(&text)
         .map_err(|e| ApiError::bad_request(format!("dataset.toml: {e}")))?;
+    toml.series()
+        .map_err(|e| ApiError::bad_request(format!("dataset.toml: {e}")))?;
     if let Some(own) = &toml.id
         && *own != id
     {
@@ -130,6 +132,10 @@ pub async fn upload(
         } => (
             StatusCode::CREATED,
             Json(json!({ "published": true, "version": version, "report": report })),
+        ),
+        Outcome::Observations { import } => (
+            StatusCode::OK,
+            Json(json!({ "published": false, "observations": import })),
         ),
         Outcome::Unchanged { version } => (
             StatusCode::OK,

@@ -229,5 +229,6 @@ pub async fn detail(
         "source": latest.source,
         "distributions": distributions(&m.id, latest, true),
         "versions": versions,
+        "timeseries": crate::live::describe(state.root(), &m.id),
     })))
 }

@@ -33,6 +33,11 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(crate::admin::put_config),
         )
         .route(
+            "/api/datasets/{id}/observations",
+            axum::routing::post(crate::live::push),
+        )
+        .route("/api/datasets/{id}/latest", get(crate::live::latest))
+        .route(
             "/api/datasets/{id}/source",
             axum::routing::post(crate::admin::upload),
         )

@@ -1,0 +1,108 @@
+//! Changes of warning level, stored like observations: Parquet parts under
+//! `events/parts.json`, appended durably before a push is answered, and queryable as
+//! `<table>__events`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use allmende_catalog::Catalog;
+use arrow::array::{
+    ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMillisecondArray, UInt8Array,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use super::series::LevelEvent;
+use super::store::{Part, Parts, create_dir_durably, lock, read_parts, write_batch, write_parts};
+use crate::error::{IngestError, Result};
+
+/// The folder of a dataset's level events.
+pub const EVENTS_DIR: &str = "events";
+
+/// The Arrow schema of the event parts.
+pub fn schema() -> SchemaRef {
+    let ts = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("station", DataType::Utf8, false),
+        Field::new("from_level", DataType::UInt8, false),
+        Field::new("to_level", DataType::UInt8, false),
+        Field::new("time", ts.clone(), false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("recorded", ts, false),
+    ]))
+}
+
+/// The event log of one dataset.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    dir: PathBuf,
+}
+
+impl EventLog {
+    pub fn new(root: &Path, id: &str) -> EventLog {
+        EventLog {
+            dir: Catalog::dataset_dir(root, id).join(EVENTS_DIR),
+        }
+    }
+
+    /// The committed manifest; none yet is an empty log.
+    pub fn load(&self) -> Result<Parts> {
+        read_parts(&self.dir)
+    }
+
+    /// The path of a part file named in the manifest.
+    pub fn part_path(&self, part: &Part) -> PathBuf {
+        self.dir.join(&part.file)
+    }
+
+    /// Commits `events` as one part, durably.
+    pub fn append(&self, events: &[LevelEvent]) -> Result<Parts> {
+        create_dir_durably(&self.dir)?;
+        let _lock = lock(&self.dir.join(".append.lock"))?;
+        let mut parts = self.load()?;
+        if events.is_empty() {
+            return Ok(parts);
+        }
+        let file = format!("part-{:08}.parquet", parts.next_part);
+        let path = self.dir.join(&file);
+        let recorded = chrono::Utc::now().timestamp_millis();
+        let batch = to_batch(events, recorded).map_err(|e| IngestError::write(&path, e))?;
+        write_batch(&path, &batch)?;
+        let times = events.iter().map(|e| e.at);
+        parts.parts.push(Part {
+            file,
+            rows: events.len() as u64,
+            corrections: 0,
+            min_time: times.clone().min().unwrap_or(0),
+            max_time: times.max().unwrap_or(0),
+        });
+        parts.next_part += 1;
+        parts.generation += 1;
+        write_parts(&self.dir, &parts)?;
+        Ok(parts)
+    }
+}
+
+fn to_batch(
+    events: &[LevelEvent],
+    recorded: i64,
+) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            events.iter().map(|e| &e.station),
+        )),
+        Arc::new(UInt8Array::from_iter_values(events.iter().map(|e| e.from))),
+        Arc::new(UInt8Array::from_iter_values(events.iter().map(|e| e.to))),
+        Arc::new(
+            TimestampMillisecondArray::from_iter_values(events.iter().map(|e| e.at))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(Float64Array::from_iter_values(
+            events.iter().map(|e| e.value),
+        )),
+        Arc::new(
+            TimestampMillisecondArray::from_iter_values(events.iter().map(|_| recorded))
+                .with_timezone("UTC"),
+        ),
+    ];
+    RecordBatch::try_new(schema(), columns)
+}

@@ -1,0 +1,80 @@
+//! Live time-series datasets (`kind = "timeseries"`): a station table published like any
+//! dataset, plus observations pushed in small batches and stored as Parquet parts under a
+//! manifest (see [`store`] and ARCHITECTURE.md).
+
+pub mod events;
+pub mod readings;
+pub mod series;
+pub mod store;
+
+use std::path::Path;
+
+use allmende_catalog::{Catalog, Format};
+
+use crate::error::{IngestError, Result};
+
+pub use events::EventLog;
+pub use readings::{BodyError, CsvColumns, Reading, ReadingError};
+pub use series::{Latest, LevelEvent, PushOutcome, Series, Station, TimeseriesConfig};
+pub use store::{Observation, ObservationStore, Part, Parts};
+
+/// Readings a history import pushes per part.
+const IMPORT_CHUNK: usize = 100_000;
+
+/// Imports history files (`allmende ingest --append --source FILE` on a time series) through
+/// the same checks as a push: the station must exist, keys already stored are duplicates or
+/// corrections. Rows holding a null token are skipped and counted in `skipped`.
+pub fn import(
+    root: &Path,
+    id: &str,
+    config: &TimeseriesConfig,
+    files: &[std::path::PathBuf],
+) -> Result<Import> {
+    let catalog = Catalog::open(root)?;
+    let version = catalog
+        .get(id)
+        .and_then(|m| m.latest())
+        .ok_or_else(|| {
+            IngestError::config(
+                Catalog::dataset_dir(root, id),
+                "publish the stations first (allmende ingest without --append)",
+            )
+        })?
+        .number;
+    let stations = catalog.file_path(id, version, Format::Parquet);
+    let mut series = Series::open(root, id, version, config.clone(), &stations)?;
+    let columns = config.import.clone().unwrap_or_default();
+    let mut total = Import::default();
+    for file in files {
+        let bytes = std::fs::read(file).map_err(|e| IngestError::io(file, e))?;
+        let (readings, nulls) = readings::from_csv_with(&bytes, &columns)
+            .map_err(|e| IngestError::config(file, e.0))?;
+        total.skipped += nulls;
+        let mut readings = readings.into_iter().peekable();
+        while readings.peek().is_some() {
+            let chunk: Vec<_> = readings.by_ref().take(IMPORT_CHUNK).collect();
+            let outcome = series.push(chunk)?;
+            total.received += outcome.received;
+            total.accepted += outcome.accepted;
+            total.duplicates += outcome.duplicates;
+            total.corrections += outcome.corrections.len();
+            total.events += outcome.events.len();
+            total.rejected.extend(outcome.rejected);
+        }
+    }
+    Ok(total)
+}
+
+/// What a history import did.
+#[derive(Debug, Default, Clone, serde::Serialize, PartialEq)]
+pub struct Import {
+    pub received: usize,
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub corrections: usize,
+    /// Rows whose value was a null token.
+    pub skipped: usize,
+    /// Level changes found in the history.
+    pub events: usize,
+    pub rejected: Vec<ReadingError>,
+}
