@@ -11,6 +11,9 @@ use allmende_query::Limits;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "allmende",
