@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 
 /// A collected result: schema, batches, and whether rows were cut.
 pub(crate) type Collected = Arc<(SchemaRef, Vec<RecordBatch>, bool)>;
@@ -67,4 +69,29 @@ impl ResultCache {
         entries.order.push_back(key.clone());
         entries.map.insert(key, (result, size));
     }
+}
+
+/// Whether a plan's result depends only on the data: no volatile or stable function anywhere,
+/// subqueries included.
+pub(crate) fn is_deterministic(plan: &LogicalPlan) -> bool {
+    let mut deterministic = true;
+    let _ = plan.apply_with_subqueries(|node| {
+        if node.expressions().iter().any(depends_on_more_than_data) {
+            deterministic = false;
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    deterministic
+}
+
+/// Whether an expression calls a function that is not immutable: volatile (`random()`) or
+/// stable within one query only (`now()`, which planning turns into a constant).
+fn depends_on_more_than_data(expr: &Expr) -> bool {
+    use datafusion::logical_expr::Volatility;
+    expr.exists(|e| {
+        Ok(matches!(e, Expr::ScalarFunction(f)
+            if f.func.signature().volatility != Volatility::Immutable))
+    })
+    .unwrap_or(true)
 }

@@ -7,13 +7,12 @@ use std::time::Duration;
 use allmende_catalog::{Catalog, Format, table_name};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::logical_expr::{Expr, LogicalPlan, ScalarUDF};
+use datafusion::logical_expr::{LogicalPlan, ScalarUDF};
 use datafusion::prelude::{
     DataFrame, ParquetReadOptions, SQLOptions, SessionConfig, SessionContext,
 };
@@ -23,7 +22,10 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::error::{QueryError, Result};
-use crate::result_cache::ResultCache;
+use crate::result_cache::{ResultCache, is_deterministic};
+use runtime::{Execution, QueryRuntime};
+
+mod runtime;
 
 /// Resource limits of public queries.
 #[derive(Debug, Clone)]
@@ -396,113 +398,6 @@ impl QueryEngine {
             }
         });
         Ok((schema, stream.boxed()))
-    }
-}
-
-impl QueryEngine {
-    /// A free query slot, waiting for one until the deadline if the queue has room.
-    async fn slot(
-        &self,
-        deadline: tokio::time::Instant,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit> {
-        use std::sync::atomic::Ordering;
-        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
-            return Ok(slot);
-        }
-        let queued = self.queued.fetch_add(1, Ordering::SeqCst);
-        let _waiting = Waiting(&self.queued);
-        if queued >= self.limits.max_queued {
-            // A running query ends within the time limit, so by then a slot is free.
-            return Err(QueryError::Busy {
-                running: self.limits.max_concurrent,
-                queued,
-                retry_after: self.limits.timeout.as_secs().max(1),
-            });
-        }
-        tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| QueryError::Timeout(self.limits.timeout.as_secs()))?
-            .map_err(|e| QueryError::Execution(e.to_string()))
-    }
-}
-
-/// Whether a plan's result depends only on the data: no volatile or stable function anywhere,
-/// subqueries included.
-fn is_deterministic(plan: &LogicalPlan) -> bool {
-    let mut deterministic = true;
-    let _ = plan.apply_with_subqueries(|node| {
-        if node.expressions().iter().any(depends_on_more_than_data) {
-            deterministic = false;
-            return Ok(TreeNodeRecursion::Stop);
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    deterministic
-}
-
-/// Whether an expression calls a function that is not immutable: volatile (`random()`) or
-/// stable within one query only (`now()`, which planning turns into a constant).
-fn depends_on_more_than_data(expr: &Expr) -> bool {
-    use datafusion::logical_expr::Volatility;
-    expr.exists(|e| {
-        Ok(matches!(e, Expr::ScalarFunction(f)
-            if f.func.signature().volatility != Volatility::Immutable))
-    })
-    .unwrap_or(true)
-}
-
-/// One place in the queue, given back when the query gets its slot or gives up.
-struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-/// A query running on the engine's runtime; aborted when dropped.
-struct Execution {
-    rx: tokio::sync::mpsc::Receiver<Result<RecordBatch>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Execution {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// The runtime queries execute on, apart from the one serving HTTP, so that a heavy query
-/// cannot keep the server from answering or from enforcing time limits.
-struct QueryRuntime(Option<tokio::runtime::Runtime>);
-
-impl QueryRuntime {
-    fn new() -> Result<Self> {
-        tokio::runtime::Builder::new_multi_thread()
-            .thread_name("allmende-query")
-            .enable_all()
-            .build()
-            .map(|rt| QueryRuntime(Some(rt)))
-            .map_err(|e| QueryError::Execution(format!("starting the query runtime: {e}")))
-    }
-
-    fn spawn<F>(&self, f: F) -> tokio::task::JoinHandle<()>
-    where
-        F: std::future::Future<Output = ()> + Send + 'static,
-    {
-        match &self.0 {
-            Some(rt) => rt.spawn(f),
-            None => tokio::spawn(f),
-        }
-    }
-}
-
-impl Drop for QueryRuntime {
-    fn drop(&mut self) {
-        // A runtime may not be dropped inside another's async context; let it wind down.
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
