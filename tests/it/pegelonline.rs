@@ -241,15 +241,13 @@ fn pegelonline_endpoints_answer_as_the_reference_describes() {
         albersloh["timeseries"][0]["currentMeasurement"],
         json!({"timestamp": rfc3339(t0 - 1800, false), "value": 100.0, "stateMnwMhw": "normal", "stateNswHsw": "unknown"})
     );
-    // Ahmsen has no readings and no warning levels: W is listed, without a measurement.
+    // Ahmsen has no readings: no timeseries yet (aiopegelonline would fail on one without a
+    // current measurement).
     let ahmsen = ok(
         &server,
         "/stations/AHMSEN.json?includeCurrentMeasurement=true&includeCharacteristicValues=true",
     );
-    assert_eq!(
-        ahmsen["timeseries"],
-        json!([{"shortname": "W", "longname": "WASSERSTAND ROHDATEN", "unit": "cm", "characteristicValues": []}])
-    );
+    assert_eq!(ahmsen["timeseries"], json!([]));
     assert_eq!(ahmsen["uuid"], "960ed7d2-05cf-5bd4-b793-8fb1499d08c1");
 
     // A timeseries, its current measurement, the warning levels as characteristic values.
@@ -430,6 +428,9 @@ async def main():
             levels.append(m.water_level.as_dict())
         out["flow"] = m.water_flow.as_dict()
         out["temperature"] = m.water_temperature
+        # Ahmsen has no readings yet: no water level, and no failure.
+        empty = await api.async_get_station_measurements("960ed7d2-05cf-5bd4-b793-8fb1499d08c1")
+        out["ahmsen"] = empty.water_level
         async with session.post(
             base + "/api/datasets/pegel-live/observations",
             headers={"Authorization": "Bearer " + token},
@@ -474,6 +475,7 @@ asyncio.run(main())
     );
     assert_eq!(result["flow"], json!({"uom": "", "value": 2.5}));
     assert_eq!(result["temperature"], Value::Null);
+    assert_eq!(result["ahmsen"], Value::Null);
     assert_eq!(
         log.matches("RESPONSE status: 304").count(),
         1,

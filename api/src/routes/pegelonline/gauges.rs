@@ -249,20 +249,16 @@ fn longname(shortname: &str, parameter: &str) -> String {
     .to_owned()
 }
 
-/// The stations of one series, each with the dataset's parameter first (also without
-/// readings yet), then every other parameter it has readings of.
+/// The stations of one series, each with a timeseries per parameter it has readings of, the
+/// dataset's parameter first. A timeseries without a reading is not listed: PEGELONLINE's
+/// always have one, and clients (aiopegelonline) read `currentMeasurement` without checking.
 fn of_series(dataset: &str, agency: &str, series: &Series) -> Vec<Gauge> {
     let config = series.config();
     series
         .stations()
         .map(|station| {
-            let mut parameters = vec![config.parameter.as_str()];
-            parameters.extend(
-                series
-                    .parameters(&station.id)
-                    .into_iter()
-                    .filter(|p| *p != config.parameter),
-            );
+            let mut parameters = series.parameters(&station.id);
+            parameters.sort_by_key(|p| *p != config.parameter);
             let timeseries = parameters
                 .into_iter()
                 .map(|parameter| {
