@@ -104,11 +104,7 @@ impl Entry {
 /// For a time series' detail: its parameter, unit and levels, the SQL tables of its
 /// observations, history and events, and its endpoints; `null` for other datasets.
 pub fn describe(root: &std::path::Path, id: &str) -> Value {
-    let config = std::fs::read_to_string(Catalog::dataset_dir(root, id).join(CONFIG_FILE))
-        .ok()
-        .and_then(|text| DatasetToml::parse(&text).ok())
-        .and_then(|toml| toml.series().ok().flatten());
-    let Some(config) = config else {
+    let Some(config) = series_config(root, id) else {
         return Value::Null;
     };
     let table = allmende_catalog::table_name(id);
@@ -124,6 +120,33 @@ pub fn describe(root: &std::path::Path, id: &str) -> Value {
         "latest": format!("/api/datasets/{id}/latest"),
         "push": format!("/api/datasets/{id}/observations"),
     })
+}
+
+/// The `[timeseries]` table of a dataset's dataset.toml; none for other datasets.
+pub fn series_config(root: &std::path::Path, id: &str) -> Option<live::TimeseriesConfig> {
+    std::fs::read_to_string(Catalog::dataset_dir(root, id).join(CONFIG_FILE))
+        .ok()
+        .and_then(|text| DatasetToml::parse(&text).ok())
+        .and_then(|toml| toml.series().ok().flatten())
+}
+
+/// Runs `read` on the dataset's series (opened on demand) under its lock, on a blocking
+/// thread, since a push may hold the lock while it writes. The PEGELONLINE API reads this way.
+pub(crate) async fn read_series<R: Send + 'static>(
+    state: &AppState,
+    id: &str,
+    read: impl FnOnce(&Series) -> R + Send + 'static,
+) -> Result<R, ApiError> {
+    let entry = entry(state, id).await?;
+    tokio::task::spawn_blocking(move || {
+        let series = entry
+            .series
+            .lock()
+            .map_err(|_| ApiError::internal("series lock poisoned"))?;
+        Ok(read(&series))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// The dataset's series, opened (or reopened after a new stations version) on demand.

@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 
 use super::{Server, get_json, http, repo, scratch};
 
-const TOKEN: &str = "gauge-push-token-0123456789";
+pub(super) const TOKEN: &str = "gauge-push-token-0123456789";
 
 /// A data root with the LANUV stations published as a time-series dataset `pegel-live`.
-fn data_root(name: &str) -> PathBuf {
+pub(super) fn data_root(name: &str) -> PathBuf {
     data_root_with(name, "")
 }
 
@@ -68,11 +68,11 @@ hysteresis = 5.0
     data
 }
 
-fn serve(data: PathBuf) -> Server {
+pub(super) fn serve(data: PathBuf) -> Server {
     Server::start(&["serve"], &[("ALLMENDE_ADMIN_TOKENS", TOKEN)], data)
 }
 
-fn push(
+pub(super) fn push(
     server: &Server,
     content_type: &str,
     body: impl Into<reqwest::blocking::Body>,

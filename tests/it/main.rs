@@ -11,6 +11,7 @@ mod ogc;
 mod ogc_tools;
 mod outside;
 mod pages;
+mod pegelonline;
 mod server;
 mod sql_formats;
 

@@ -6,6 +6,7 @@ mod datasets;
 mod dcat;
 mod download;
 mod ogc;
+mod pegelonline;
 mod sql;
 
 use axum::Router;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/action/{action}", get(ckan::action).post(ckan::action))
         .merge(dcat::routes())
         .merge(ogc::routes())
+        .merge(pegelonline::routes())
         .merge(crate::pages::routes())
         .fallback(not_found)
         .layer(

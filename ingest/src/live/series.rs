@@ -384,6 +384,28 @@ impl Series {
         self.appends
     }
 
+    /// The readings of one station and parameter, by time in milliseconds since 1970.
+    pub fn values(&self, station: &str, parameter: &str) -> Option<&BTreeMap<i64, f64>> {
+        self.values.get(&(station.to_owned(), parameter.to_owned()))
+    }
+
+    /// The parameters a station has readings of, sorted.
+    pub fn parameters(&self, station: &str) -> Vec<&str> {
+        let mut found: Vec<&str> = self
+            .values
+            .iter()
+            .filter(|((s, _), v)| s == station && !v.is_empty())
+            .map(|((_, p), _)| p.as_str())
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
+    /// A station's warning level (0 = below every threshold, or none reached yet).
+    pub fn level(&self, station: &str) -> u8 {
+        self.levels.get(station).map_or(0, |s| s.level)
+    }
+
     /// The committed manifest of the observation parts.
     pub fn parts(&self) -> Result<Parts> {
         self.store.load()
