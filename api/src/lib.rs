@@ -4,6 +4,7 @@
 //! it until Ctrl-C.
 
 mod admin;
+mod alerts;
 mod base_url;
 mod error;
 mod live;

@@ -44,6 +44,8 @@ struct Entry {
     version: u32,
     /// The names of the warning levels, lowest first.
     levels: Vec<String>,
+    /// Stations, levels and unit as the alerts describe them.
+    context: Arc<crate::alerts::Context>,
     series: Mutex<Series>,
     latest: RwLock<Arc<Published>>,
     compacting: AtomicBool,
@@ -126,6 +128,23 @@ pub fn describe(root: &std::path::Path, id: &str) -> Value {
     })
 }
 
+/// Whether `id` is a time series (its dataset.toml says `kind = "timeseries"`).
+pub(crate) fn is_series(root: &std::path::Path, id: &str) -> bool {
+    std::fs::read_to_string(Catalog::dataset_dir(root, id).join(CONFIG_FILE))
+        .ok()
+        .and_then(|text| DatasetToml::parse(&text).ok())
+        .and_then(|toml| toml.series().ok().flatten())
+        .is_some()
+}
+
+/// The stations, levels and unit of a time series, for its alerts.
+pub(crate) async fn context(
+    state: &AppState,
+    id: &str,
+) -> Result<Arc<crate::alerts::Context>, ApiError> {
+    Ok(entry(state, id).await?.context.clone())
+}
+
 /// The dataset's series, opened (or reopened after a new stations version) on demand.
 async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
     let snapshot = state.snapshot().await?;
@@ -179,8 +198,25 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
     })
     .await
     .map_err(ApiError::internal)??;
+    let context = Arc::new(crate::alerts::Context {
+        levels: series.config().levels.clone(),
+        unit: series.config().unit.clone(),
+        parameter: series.config().parameter.clone(),
+        places: series
+            .stations()
+            .map(|s| {
+                let place = crate::alerts::Place {
+                    name: s.name.clone(),
+                    lon: s.lon,
+                    lat: s.lat,
+                };
+                (s.id.clone(), place)
+            })
+            .collect(),
+    });
     let entry = Arc::new(Entry {
         version,
+        context,
         appends: AtomicU64::new(series.appends()),
         levels: series.config().levels.clone(),
         latest: RwLock::new(Arc::new(Published::new(series.latest()))),
@@ -231,6 +267,7 @@ pub async fn push(
         });
     }
     let committed = entry.clone();
+    let log = live::EventLog::new(state.root(), &id);
     let outcome = tokio::task::spawn_blocking(move || {
         let mut series = committed
             .series
@@ -240,12 +277,27 @@ pub async fn push(
         committed.appends.store(series.appends(), Ordering::Release);
         committed.publish_latest(&series);
         let parts = series.parts().map(|p| p.parts.len()).unwrap_or(0);
-        Ok::<_, ApiError>((outcome, parts))
+        // The new events as committed, with their numbers: the last ones of the log (read
+        // under the series' lock, so no other push's events come after them).
+        let new = if outcome.events.is_empty() {
+            Vec::new()
+        } else {
+            let mut all = log.read().map_err(ApiError::internal)?;
+            all.split_off(all.len().saturating_sub(outcome.events.len()))
+        };
+        Ok::<_, ApiError>((outcome, parts, new))
     })
     .await
     .map_err(ApiError::internal)??;
-    let (outcome, parts) = outcome;
+    let (outcome, parts, new) = outcome;
     drop(in_flight);
+    if !new.is_empty() {
+        let notices = new
+            .iter()
+            .map(|e| crate::alerts::Notice::new(&id, e, &entry.context))
+            .collect();
+        state.alerts().publish(notices);
+    }
     if parts > COMPACT_AFTER_PARTS {
         compact_in_background(&state, &id, entry);
     }
