@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{Server, get_json, http, repo, scratch};
 
-const TOKEN: &str = "gauge-push-token-0123456789";
+pub(super) const TOKEN: &str = "gauge-push-token-0123456789";
 
 /// A data root with the LANUV stations published as a time-series dataset `pegel-live`.
 fn data_root(name: &str) -> PathBuf {
@@ -26,7 +26,7 @@ fn source_dir(data: &std::path::Path) -> PathBuf {
 }
 
 /// Like [`data_root`], with `more` appended to the dataset.toml.
-fn data_root_with(name: &str, more: &str) -> PathBuf {
+pub(super) fn data_root_with(name: &str, more: &str) -> PathBuf {
     let root = scratch(name);
     let source = root.join("pegel-live");
     fs::create_dir_all(&source).expect("source dir");
@@ -72,7 +72,7 @@ fn serve(data: PathBuf) -> Server {
     Server::start(&["serve"], &[("ALLMENDE_ADMIN_TOKENS", TOKEN)], data)
 }
 
-fn push(
+pub(super) fn push(
     server: &Server,
     content_type: &str,
     body: impl Into<reqwest::blocking::Body>,

@@ -6,6 +6,7 @@ mod ckan;
 mod cli;
 mod datapackage;
 mod dcat;
+mod events;
 mod gauges;
 mod ogc;
 mod ogc_tools;
