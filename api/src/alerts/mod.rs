@@ -282,19 +282,17 @@ pub async fn stream(
     let ready = Event::default().event("ready").data(id.clone());
     let first = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(ready) });
     let rest = futures::stream::unfold(receiver, |mut receiver| async move {
-        loop {
-            let event = match receiver.recv().await {
-                Ok(notice) => Event::default()
-                    .event("level")
-                    .id(notice.id.to_string())
-                    .data(serde_json::to_string(&*notice).unwrap_or_default()),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    Event::default().event("lagged").data(n.to_string())
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            };
-            return Some((Ok(event), receiver));
-        }
+        let event = match receiver.recv().await {
+            Ok(notice) => Event::default()
+                .event("level")
+                .id(notice.id.to_string())
+                .data(serde_json::to_string(&*notice).unwrap_or_default()),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                Event::default().event("lagged").data(n.to_string())
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(event), receiver))
     });
     use futures::StreamExt;
     Ok(Sse::new(first.chain(rest))
