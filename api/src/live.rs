@@ -125,6 +125,9 @@ pub fn describe(root: &std::path::Path, id: &str) -> Value {
         },
         "latest": format!("/api/datasets/{id}/latest"),
         "push": format!("/api/datasets/{id}/observations"),
+        "events": format!("/api/datasets/{id}/events"),
+        "events_atom": format!("/api/datasets/{id}/events.atom"),
+        "events_stream": format!("/api/datasets/{id}/events/stream"),
     })
 }
 

@@ -392,7 +392,12 @@ fn webhooks_are_signed_retried_with_backoff_and_logged() {
             held.push(connection);
         }
     });
-    let hooks = format!("{good} {flaky},{hanging_url}");
+    // Nobody listens here: every attempt fails, the last one is logged as `failed`.
+    let refused = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}/hook", listener.local_addr().expect("addr"))
+    };
+    let hooks = format!("{good} {flaky},{hanging_url} {refused}");
     let server = serve(
         data_root_with("events-webhooks", ""),
         &[
@@ -445,9 +450,10 @@ fn webhooks_are_signed_retried_with_backoff_and_logged() {
         assert_eq!(header(attempt, "x-allmende-signature"), Some(signature));
     }
 
-    // The log: wait (server-side, bounded) for the four answered attempts.
+    // The log: wait (server-side, bounded) for the four answered attempts and the four
+    // refused ones.
     let response = http()
-        .get(server.url("/api/webhooks/deliveries?min=4&wait=30"))
+        .get(server.url("/api/webhooks/deliveries?min=8&wait=30"))
         .header("Authorization", format!("Bearer {TOKEN}"))
         .send()
         .expect("GET deliveries");
