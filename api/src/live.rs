@@ -278,7 +278,9 @@ pub async fn push(
             .map_err(|_| ApiError::internal("series lock poisoned"))?;
         let outcome = series.push(readings).map_err(ApiError::internal)?;
         committed.appends.store(series.appends(), Ordering::Release);
+        let before = committed.latest();
         committed.publish_latest(&series);
+        let changed = changed_stations(&before, &committed.latest());
         let parts = series.parts().map(|p| p.parts.len()).unwrap_or(0);
         // The new events as committed, with their numbers: the last ones of the log (read
         // under the series' lock, so no other push's events come after them).
@@ -288,11 +290,11 @@ pub async fn push(
             let mut all = log.read().map_err(ApiError::internal)?;
             all.split_off(all.len().saturating_sub(outcome.events.len()))
         };
-        Ok::<_, ApiError>((outcome, parts, new))
+        Ok::<_, ApiError>((outcome, parts, new, changed))
     })
     .await
     .map_err(ApiError::internal)??;
-    let (outcome, parts, new) = outcome;
+    let (outcome, parts, new, changed) = outcome;
     drop(in_flight);
     if !new.is_empty() {
         let notices = new
@@ -301,6 +303,7 @@ pub async fn push(
             .collect();
         state.alerts().publish(notices);
     }
+    state.alerts().publish_latest(&id, changed);
     if parts > COMPACT_AFTER_PARTS {
         compact_in_background(&state, &id, entry);
     }
@@ -310,6 +313,24 @@ pub async fn push(
         StatusCode::OK
     };
     Ok((status, Json(json!(outcome))))
+}
+
+/// The stations of `after` whose latest value, level or trend differs from `before`.
+fn changed_stations(before: &Published, after: &Published) -> Vec<Latest> {
+    if before.tag == after.tag {
+        return Vec::new();
+    }
+    let old: HashMap<&str, &Latest> = before
+        .stations
+        .iter()
+        .map(|l| (l.station.as_str(), l))
+        .collect();
+    after
+        .stations
+        .iter()
+        .filter(|l| old.get(l.station.as_str()) != Some(l))
+        .cloned()
+        .collect()
 }
 
 /// Merges the parts on a blocking thread; pushes go on meanwhile. One compaction at a time.

@@ -235,6 +235,38 @@ fn read_until(stream: &mut TcpStream, seen: &mut String, needle: &str) {
     }
 }
 
+/// Reads the stream until the first event named `name` after `cursor` in what was `seen` has
+/// arrived whole (it ends with an empty line); returns its data as JSON and moves `cursor`
+/// past it.
+fn read_event(stream: &mut TcpStream, seen: &mut String, cursor: &mut usize, name: &str) -> Value {
+    let from = *cursor;
+    let marker = format!("event: {name}\n");
+    let deadline = Instant::now() + PATIENCE;
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(at) = seen[from..].find(&marker)
+            && let Some(end) = seen[from + at..].find("\n\n")
+        {
+            let event = &seen[from + at..from + at + end];
+            *cursor = from + at + end;
+            let data = event
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap_or_else(|| panic!("no data in {event:?}"));
+            return serde_json::from_str(data).expect("JSON data");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no whole {name} event in:\n{seen}"
+        );
+        match stream.read(&mut buf) {
+            Ok(0) => panic!("stream closed before a {name} event:\n{seen}"),
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) => panic!("reading the stream: {e}\n{seen}"),
+        }
+    }
+}
+
 #[test]
 fn the_event_stream_pushes_a_level_change_to_a_connected_reader() {
     let server = serve(data_root_with("events-sse", ""), &[]);
@@ -264,22 +296,8 @@ fn the_event_stream_pushes_a_level_change_to_a_connected_reader() {
         json!([{"station": "Ahlen", "time": "2024-01-03T12:00:00Z", "value": 212}]).to_string(),
     );
     assert_eq!(status, 200, "{outcome}");
-    read_until(&mut stream, &mut seen, "event: level");
-    let at = seen.find("event: level").expect("event");
-    // The event ends with an empty line.
-    let deadline = Instant::now() + PATIENCE;
-    let mut buf = [0u8; 4096];
-    while !seen[at..].contains("\n\n") {
-        assert!(Instant::now() < deadline, "unfinished event: {seen}");
-        let n = stream.read(&mut buf).expect("read the stream");
-        assert!(n > 0, "stream closed: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    let data = seen[at..]
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("data line");
-    let notice: Value = serde_json::from_str(data).expect("JSON data");
+    let mut cursor = seen.len();
+    let notice = read_event(&mut stream, &mut seen, &mut cursor, "level");
     assert_eq!(notice["station"], "Ahlen");
     assert_eq!(
         (notice["from"].clone(), notice["to"].clone()),
@@ -288,6 +306,13 @@ fn the_event_stream_pushes_a_level_change_to_a_connected_reader() {
     assert_eq!(notice["to_name"], "Informationsstufe 2");
     assert_eq!(notice["value"], 212.0);
     assert_eq!(notice["cap"], "/api/datasets/pegel-live/events/1.cap");
+
+    // Then the stations whose latest value changed, for maps that move without reloading.
+    let latest = read_event(&mut stream, &mut seen, &mut cursor, "latest");
+    assert_eq!(latest.as_array().map(Vec::len), Some(1), "{latest}");
+    assert_eq!(latest[0]["station"], "Ahlen");
+    assert_eq!(latest[0]["value"], 212.0);
+    assert_eq!(latest[0]["level"], 2);
 
     let other = http()
         .get(server.url("/api/datasets/nope/events/stream"))

@@ -13,7 +13,7 @@ mod webhooks;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use allmende_ingest::live::{EventLog, StoredEvent};
+use allmende_ingest::live::{EventLog, Latest, StoredEvent};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -128,10 +128,18 @@ fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// What the SSE stream of a dataset carries.
+#[derive(Debug)]
+enum Streamed {
+    Level(Arc<Notice>),
+    /// The stations whose latest value changed with a push.
+    Latest(Vec<Latest>),
+}
+
 /// The SSE channels and the webhook queue, shared by all handlers.
 #[derive(Debug)]
 pub struct Alerts {
-    streams: Mutex<HashMap<String, broadcast::Sender<Arc<Notice>>>>,
+    streams: Mutex<HashMap<String, broadcast::Sender<Arc<Streamed>>>>,
     pub webhooks: Webhooks,
 }
 
@@ -144,7 +152,7 @@ impl Alerts {
         }
     }
 
-    fn sender(&self, dataset: &str) -> broadcast::Sender<Arc<Notice>> {
+    fn sender(&self, dataset: &str) -> broadcast::Sender<Arc<Streamed>> {
         let mut streams = match self.streams.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
@@ -160,8 +168,19 @@ impl Alerts {
         for notice in notices {
             let notice = Arc::new(notice);
             // No reader is not an error.
-            let _ = self.sender(&notice.dataset).send(notice.clone());
+            let _ = self
+                .sender(&notice.dataset)
+                .send(Arc::new(Streamed::Level(notice.clone())));
             self.webhooks.enqueue(notice);
+        }
+    }
+
+    /// Hands the stations whose latest value a push changed to SSE readers; never waits.
+    pub fn publish_latest(&self, dataset: &str, changed: Vec<Latest>) {
+        if !changed.is_empty() {
+            let _ = self
+                .sender(dataset)
+                .send(Arc::new(Streamed::Latest(changed)));
         }
     }
 }
@@ -271,7 +290,8 @@ fn atom_response(xml: String) -> Response {
 
 /// `GET /api/datasets/{id}/events/stream`: Server-Sent Events. A `ready` event first (the
 /// reader is subscribed from then on), then one `level` event per new event with the notice
-/// as JSON; `lagged` when the reader fell more than a buffer behind.
+/// as JSON, and after each push a `latest` event with the stations whose latest value changed
+/// (as in `/latest`); `lagged` when the reader fell more than a buffer behind.
 pub async fn stream(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -283,10 +303,15 @@ pub async fn stream(
     let first = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(ready) });
     let rest = futures::stream::unfold(receiver, |mut receiver| async move {
         let event = match receiver.recv().await {
-            Ok(notice) => Event::default()
-                .event("level")
-                .id(notice.id.to_string())
-                .data(serde_json::to_string(&*notice).unwrap_or_default()),
+            Ok(item) => match &*item {
+                Streamed::Level(notice) => Event::default()
+                    .event("level")
+                    .id(notice.id.to_string())
+                    .data(serde_json::to_string(&**notice).unwrap_or_default()),
+                Streamed::Latest(stations) => Event::default()
+                    .event("latest")
+                    .data(serde_json::to_string(stations).unwrap_or_default()),
+            },
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 Event::default().event("lagged").data(n.to_string())
             }
