@@ -205,6 +205,7 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
         levels: series.config().levels.clone(),
         unit: series.config().unit.clone(),
         parameter: series.config().parameter.clone(),
+        webhooks: series.config().webhooks.clone(),
         places: series
             .stations()
             .map(|s| {
@@ -301,7 +302,7 @@ pub async fn push(
             .iter()
             .map(|e| crate::alerts::Notice::new(&id, e, &entry.context))
             .collect();
-        state.alerts().publish(notices);
+        state.alerts().publish(notices, &entry.context.webhooks);
     }
     state.alerts().publish_latest(&id, changed);
     if parts > COMPACT_AFTER_PARTS {

@@ -47,6 +47,8 @@ pub struct Context {
     pub unit: Option<String>,
     pub parameter: String,
     pub places: HashMap<String, Place>,
+    /// The dataset's own webhook URLs (`[timeseries] webhooks`).
+    pub webhooks: Vec<String>,
 }
 
 impl Context {
@@ -163,15 +165,16 @@ impl Alerts {
             .clone()
     }
 
-    /// Hands new events to SSE readers and the webhook queue; never waits.
-    pub fn publish(&self, notices: Vec<Notice>) {
+    /// Hands new events to SSE readers and the webhook queue (the server's URLs and the
+    /// dataset's `own`); never waits.
+    pub fn publish(&self, notices: Vec<Notice>, own: &[String]) {
         for notice in notices {
             let notice = Arc::new(notice);
             // No reader is not an error.
             let _ = self
                 .sender(&notice.dataset)
                 .send(Arc::new(Streamed::Level(notice.clone())));
-            self.webhooks.enqueue(notice);
+            self.webhooks.enqueue(notice, own);
         }
     }
 

@@ -3,7 +3,8 @@
 //! backoff, every attempt written to a delivery log (`<data>/webhooks/deliveries.jsonl`).
 //!
 //! Configuration (environment, read at start):
-//! - `ALLMENDE_WEBHOOKS`: the URLs, separated by spaces or commas;
+//! - `ALLMENDE_WEBHOOKS`: the URLs that get the events of every dataset, separated by spaces
+//!   or commas (a dataset's own URLs are `webhooks = […]` in its `[timeseries]` table);
 //! - `ALLMENDE_WEBHOOK_SECRET`: the HMAC key (without it no signature header is sent);
 //! - `ALLMENDE_WEBHOOK_ATTEMPTS`: attempts per event and URL (default 6);
 //! - `ALLMENDE_WEBHOOK_BACKOFF_MS`: the wait before the first retry (default 2000), doubled
@@ -127,13 +128,20 @@ impl Webhooks {
         self.count.subscribe()
     }
 
-    /// Starts delivering `notice` to every URL in the background.
-    pub fn enqueue(&self, notice: Arc<Notice>) {
+    /// Starts delivering `notice` to every configured URL and to `more` (the dataset's own)
+    /// in the background.
+    pub fn enqueue(&self, notice: Arc<Notice>, more: &[String]) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::error!("webhooks: no runtime; event {} not delivered", notice.id);
             return;
         };
-        for url in &self.config.urls {
+        let mut urls: Vec<&String> = self.config.urls.iter().collect();
+        for url in more {
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+        for url in urls {
             let this = self.clone();
             let url = url.clone();
             let notice = notice.clone();
