@@ -67,6 +67,11 @@ impl AppState {
         &self.live
     }
 
+    /// Ends the open event streams (called when the server shuts down).
+    pub fn close_streams(&self) {
+        self.alerts.close();
+    }
+
     /// The delivery of warning-level events (SSE, webhooks).
     pub(crate) fn alerts(&self) -> &crate::alerts::Alerts {
         &self.alerts

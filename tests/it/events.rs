@@ -319,6 +319,14 @@ fn the_event_stream_pushes_a_level_change_to_a_connected_reader() {
         .send()
         .expect("GET");
     assert_eq!(other.status().as_u16(), 404);
+
+    // An open stream does not hold up a graceful shutdown: the server ends it and exits.
+    let status = server
+        .stop(PATIENCE)
+        .expect("the server exited with a stream open");
+    assert!(status.success(), "{status}");
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
 }
 
 /// HMAC-SHA256 written out from RFC 2104, independent of the server's `hmac` crate.

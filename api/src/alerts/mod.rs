@@ -143,6 +143,9 @@ enum Streamed {
 pub struct Alerts {
     streams: Mutex<HashMap<String, broadcast::Sender<Arc<Streamed>>>>,
     pub webhooks: Webhooks,
+    /// Set when the server shuts down: streams end, so the graceful shutdown does not wait
+    /// for readers that never hang up.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Alerts {
@@ -151,6 +154,20 @@ impl Alerts {
         Alerts {
             streams: Mutex::default(),
             webhooks: Webhooks::from_env(root),
+            closing: tokio::sync::watch::channel(false).0,
+        }
+    }
+
+    /// Ends every event stream (the server is shutting down).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes once [`Alerts::close`] was called.
+    fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|c| *c).await;
         }
     }
 
@@ -323,7 +340,8 @@ pub async fn stream(
         Some((Ok(event), receiver))
     });
     use futures::StreamExt;
-    Ok(Sse::new(first.chain(rest))
+    let events = first.chain(rest).take_until(state.alerts().closed());
+    Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response())
 }
