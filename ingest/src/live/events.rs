@@ -163,3 +163,45 @@ fn to_batch(
     ];
     RecordBatch::try_new(schema(), columns)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(station: &str, from: u8, to: u8, at: i64, value: f64) -> LevelEvent {
+        LevelEvent {
+            station: station.into(),
+            from,
+            to,
+            time: String::new(),
+            at,
+            value,
+        }
+    }
+
+    #[test]
+    fn events_read_back_numbered_in_log_order_across_parts() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let log = EventLog::new(root.path(), "p");
+        assert!(log.read().expect("empty log").is_empty());
+        log.append(&[event("A", 0, 1, 1000, 175.0), event("B", 0, 2, 2000, 210.0)])
+            .expect("first part");
+        log.append(&[]).expect("nothing");
+        log.append(&[event("A", 1, 0, 3000, 120.0)])
+            .expect("second part");
+        let read = log.read().expect("read");
+        let got: Vec<(u64, &str, u8, u8, i64, f64)> = read
+            .iter()
+            .map(|e| (e.number, e.station.as_str(), e.from, e.to, e.at, e.value))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "A", 0, 1, 1000, 175.0),
+                (2, "B", 0, 2, 2000, 210.0),
+                (3, "A", 1, 0, 3000, 120.0),
+            ]
+        );
+        assert!(read.iter().all(|e| e.recorded > 0));
+    }
+}
