@@ -4,6 +4,7 @@
 //! it until Ctrl-C.
 
 mod admin;
+mod alerts;
 mod base_url;
 mod error;
 mod live;
@@ -29,6 +30,7 @@ pub async fn serve(
     state: AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let streams = state.clone();
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -38,6 +40,8 @@ pub async fn serve(
             () = shutdown_signal() => {},
             () = stop => {},
         }
+        // Event streams never end by themselves; the shutdown waits for open requests.
+        streams.close_streams();
     })
     .await
 }

@@ -44,6 +44,8 @@ struct Entry {
     version: u32,
     /// The names of the warning levels, lowest first.
     levels: Vec<String>,
+    /// Stations, levels and unit as the alerts describe them.
+    context: Arc<crate::alerts::Context>,
     series: Mutex<Series>,
     latest: RwLock<Arc<Published>>,
     compacting: AtomicBool,
@@ -119,6 +121,9 @@ pub fn describe(root: &std::path::Path, id: &str) -> Value {
         },
         "latest": format!("/api/datasets/{id}/latest"),
         "push": format!("/api/datasets/{id}/observations"),
+        "events": format!("/api/datasets/{id}/events"),
+        "events_atom": format!("/api/datasets/{id}/events.atom"),
+        "events_stream": format!("/api/datasets/{id}/events/stream"),
     })
 }
 
@@ -128,6 +133,11 @@ pub fn series_config(root: &std::path::Path, id: &str) -> Option<live::Timeserie
         .ok()
         .and_then(|text| DatasetToml::parse(&text).ok())
         .and_then(|toml| toml.series().ok().flatten())
+}
+
+/// Whether `id` is a time series (its dataset.toml says `kind = "timeseries"`).
+pub(crate) fn is_series(root: &std::path::Path, id: &str) -> bool {
+    series_config(root, id).is_some()
 }
 
 /// Runs `read` on the dataset's series (opened on demand) under its lock, on a blocking
@@ -147,6 +157,14 @@ pub(crate) async fn read_series<R: Send + 'static>(
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// The stations, levels and unit of a time series, for its alerts.
+pub(crate) async fn context(
+    state: &AppState,
+    id: &str,
+) -> Result<Arc<crate::alerts::Context>, ApiError> {
+    Ok(entry(state, id).await?.context.clone())
 }
 
 /// The dataset's series, opened (or reopened after a new stations version) on demand.
@@ -202,8 +220,26 @@ async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiError> {
     })
     .await
     .map_err(ApiError::internal)??;
+    let context = Arc::new(crate::alerts::Context {
+        levels: series.config().levels.clone(),
+        unit: series.config().unit.clone(),
+        parameter: series.config().parameter.clone(),
+        webhooks: series.config().webhooks.clone(),
+        places: series
+            .stations()
+            .map(|s| {
+                let place = crate::alerts::Place {
+                    name: s.name.clone(),
+                    lon: s.lon,
+                    lat: s.lat,
+                };
+                (s.id.clone(), place)
+            })
+            .collect(),
+    });
     let entry = Arc::new(Entry {
         version,
+        context,
         appends: AtomicU64::new(series.appends()),
         levels: series.config().levels.clone(),
         latest: RwLock::new(Arc::new(Published::new(series.latest()))),
@@ -254,6 +290,7 @@ pub async fn push(
         });
     }
     let committed = entry.clone();
+    let log = live::EventLog::new(state.root(), &id);
     let outcome = tokio::task::spawn_blocking(move || {
         let mut series = committed
             .series
@@ -261,14 +298,32 @@ pub async fn push(
             .map_err(|_| ApiError::internal("series lock poisoned"))?;
         let outcome = series.push(readings).map_err(ApiError::internal)?;
         committed.appends.store(series.appends(), Ordering::Release);
+        let before = committed.latest();
         committed.publish_latest(&series);
+        let changed = changed_stations(&before, &committed.latest());
         let parts = series.parts().map(|p| p.parts.len()).unwrap_or(0);
-        Ok::<_, ApiError>((outcome, parts))
+        // The new events as committed, with their numbers: the last ones of the log (read
+        // under the series' lock, so no other push's events come after them).
+        let new = if outcome.events.is_empty() {
+            Vec::new()
+        } else {
+            let mut all = log.read().map_err(ApiError::internal)?;
+            all.split_off(all.len().saturating_sub(outcome.events.len()))
+        };
+        Ok::<_, ApiError>((outcome, parts, new, changed))
     })
     .await
     .map_err(ApiError::internal)??;
-    let (outcome, parts) = outcome;
+    let (outcome, parts, new, changed) = outcome;
     drop(in_flight);
+    if !new.is_empty() {
+        let notices = new
+            .iter()
+            .map(|e| crate::alerts::Notice::new(&id, e, &entry.context))
+            .collect();
+        state.alerts().publish(notices, &entry.context.webhooks);
+    }
+    state.alerts().publish_latest(&id, changed);
     if parts > COMPACT_AFTER_PARTS {
         compact_in_background(&state, &id, entry);
     }
@@ -278,6 +333,24 @@ pub async fn push(
         StatusCode::OK
     };
     Ok((status, Json(json!(outcome))))
+}
+
+/// The stations of `after` whose latest value, level or trend differs from `before`.
+fn changed_stations(before: &Published, after: &Published) -> Vec<Latest> {
+    if before.tag == after.tag {
+        return Vec::new();
+    }
+    let old: HashMap<&str, &Latest> = before
+        .stations
+        .iter()
+        .map(|l| (l.station.as_str(), l))
+        .collect();
+    after
+        .stations
+        .iter()
+        .filter(|l| old.get(l.station.as_str()) != Some(l))
+        .cloned()
+        .collect()
 }
 
 /// Merges the parts on a blocking thread; pushes go on meanwhile. One compaction at a time.

@@ -29,6 +29,7 @@ pub struct AppState {
     limits: Limits,
     admin_tokens: Arc<AdminTokens>,
     live: Arc<crate::live::LiveSeries>,
+    alerts: Arc<crate::alerts::Alerts>,
     current: Arc<RwLock<Arc<Snapshot>>>,
     rebuild: Arc<tokio::sync::Mutex<()>>,
 }
@@ -45,6 +46,7 @@ impl AppState {
             limits,
             admin_tokens,
             live: Arc::default(),
+            alerts: Arc::new(crate::alerts::Alerts::new(data_root)),
             current: Arc::new(RwLock::new(Arc::new(snapshot))),
             rebuild: Arc::new(tokio::sync::Mutex::new(())),
         })
@@ -63,6 +65,16 @@ impl AppState {
     /// The time-series datasets held in memory.
     pub(crate) fn live(&self) -> &crate::live::LiveSeries {
         &self.live
+    }
+
+    /// Ends the open event streams (called when the server shuts down).
+    pub fn close_streams(&self) {
+        self.alerts.close();
+    }
+
+    /// The delivery of warning-level events (SSE, webhooks).
+    pub(crate) fn alerts(&self) -> &crate::alerts::Alerts {
+        &self.alerts
     }
 
     /// The current snapshot, rebuilt first when a manifest changed on disk.

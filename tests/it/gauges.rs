@@ -26,7 +26,7 @@ fn source_dir(data: &std::path::Path) -> PathBuf {
 }
 
 /// Like [`data_root`], with `more` appended to the dataset.toml.
-fn data_root_with(name: &str, more: &str) -> PathBuf {
+pub(super) fn data_root_with(name: &str, more: &str) -> PathBuf {
     let root = scratch(name);
     let source = root.join("pegel-live");
     fs::create_dir_all(&source).expect("source dir");

@@ -6,6 +6,7 @@ mod ckan;
 mod cli;
 mod datapackage;
 mod dcat;
+mod events;
 mod gauges;
 mod ogc;
 mod ogc_tools;
@@ -93,6 +94,27 @@ impl Server {
             .expect("run kill");
         assert!(status.success(), "kill -9");
         self.child.wait().expect("wait for the killed server");
+    }
+
+    /// Closes the server's standard input (its signal to shut down gracefully) and waits up to
+    /// `patience` for it to exit; on timeout kills it and returns `None`.
+    pub fn stop(self, patience: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let Server {
+            mut child, _stdin, ..
+        } = self;
+        drop(_stdin);
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        match rx.recv_timeout(patience) {
+            Ok(status) => status.ok(),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                None
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -38,6 +38,15 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(crate::live::push),
         )
         .route("/api/datasets/{id}/latest", get(crate::live::latest))
+        .route("/api/datasets/{id}/events", get(crate::alerts::list))
+        .route("/api/datasets/{id}/events.atom", get(crate::alerts::feed))
+        .route(
+            "/api/datasets/{id}/events/stream",
+            get(crate::alerts::stream),
+        )
+        .route("/api/datasets/{id}/events/{file}", get(crate::alerts::cap))
+        .route("/api/events.atom", get(crate::alerts::feed_all))
+        .route("/api/webhooks/deliveries", get(crate::alerts::deliveries))
         .route(
             "/api/datasets/{id}/source",
             axum::routing::post(crate::admin::upload),

@@ -13,7 +13,7 @@ use allmende_catalog::{Catalog, Format};
 
 use crate::error::{IngestError, Result};
 
-pub use events::EventLog;
+pub use events::{EventLog, StoredEvent};
 pub use readings::{BodyError, CsvColumns, Reading, ReadingError};
 pub use series::{Latest, LevelEvent, PushOutcome, Series, Station, TimeseriesConfig};
 pub use store::{Observation, ObservationStore, Part, Parts};

@@ -46,6 +46,10 @@ pub struct TimeseriesConfig {
     /// The columns of history files imported with `allmende ingest --append --source …`
     /// (default: `station`, `time`, `value`).
     pub import: Option<super::readings::CsvColumns>,
+    /// URLs that receive each level event of this dataset as a signed JSON POST (the server's
+    /// `ALLMENDE_WEBHOOKS` receive those of every dataset).
+    #[serde(default)]
+    pub webhooks: Vec<String>,
 }
 
 fn default_station() -> String {
@@ -68,6 +72,7 @@ impl Default for TimeseriesConfig {
             hysteresis: 0.0,
             min_duration: None,
             import: None,
+            webhooks: Vec::new(),
         }
     }
 }

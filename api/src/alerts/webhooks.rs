@@ -1,0 +1,238 @@
+//! Webhooks: each event as a JSON POST to every configured URL, signed with
+//! `X-Allmende-Signature: sha256=<hex HMAC-SHA256 of the body>`, retried with exponential
+//! backoff, every attempt written to a delivery log (`<data>/webhooks/deliveries.jsonl`).
+//!
+//! Configuration (environment, read at start):
+//! - `ALLMENDE_WEBHOOKS`: the URLs that get the events of every dataset, separated by spaces
+//!   or commas (a dataset's own URLs are `webhooks = […]` in its `[timeseries]` table);
+//! - `ALLMENDE_WEBHOOK_SECRET`: the HMAC key (without it no signature header is sent);
+//! - `ALLMENDE_WEBHOOK_ATTEMPTS`: attempts per event and URL (default 6);
+//! - `ALLMENDE_WEBHOOK_BACKOFF_MS`: the wait before the first retry (default 2000), doubled
+//!   for each further one and capped at 10 minutes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+
+use super::Notice;
+
+const LOG_DIR: &str = "webhooks";
+const LOG_FILE: &str = "deliveries.jsonl";
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+struct Config {
+    urls: Vec<String>,
+    secret: Option<Vec<u8>>,
+    attempts: u32,
+    backoff: Duration,
+}
+
+/// The configured webhooks and their delivery log.
+#[derive(Debug, Clone)]
+pub struct Webhooks {
+    config: Arc<Config>,
+    log_path: PathBuf,
+    /// Serialises appends to the log.
+    writing: Arc<tokio::sync::Mutex<()>>,
+    /// Entries in the log.
+    count: watch::Sender<usize>,
+    client: reqwest::Client,
+}
+
+/// One attempt to deliver one event to one URL.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub dataset: String,
+    pub event: u64,
+    pub url: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub at: String,
+    /// The receiver's HTTP status; none when no answer came.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// `delivered`, `retrying` (another attempt follows) or `failed` (attempts used up).
+    pub outcome: String,
+}
+
+/// `sha256=<hex>` of `body` under `key`.
+pub fn signature(key: &[u8], body: &[u8]) -> String {
+    // HMAC takes keys of any length.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+impl Webhooks {
+    /// From the environment (see the module documentation).
+    pub fn from_env(root: &Path) -> Webhooks {
+        let urls = std::env::var("ALLMENDE_WEBHOOKS")
+            .unwrap_or_default()
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let secret = std::env::var("ALLMENDE_WEBHOOK_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(String::into_bytes);
+        let config = Config {
+            urls,
+            secret,
+            attempts: env_number("ALLMENDE_WEBHOOK_ATTEMPTS", 6u32).max(1),
+            backoff: Duration::from_millis(env_number("ALLMENDE_WEBHOOK_BACKOFF_MS", 2000u64)),
+        };
+        let log_path = root.join(LOG_DIR).join(LOG_FILE);
+        let existing = std::fs::read_to_string(&log_path)
+            .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+            .unwrap_or(0);
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .user_agent(concat!("allmende/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Webhooks {
+            config: Arc::new(config),
+            log_path,
+            writing: Arc::default(),
+            count: watch::channel(existing).0,
+            client,
+        }
+    }
+
+    /// The configured URLs.
+    pub fn urls(&self) -> &[String] {
+        &self.config.urls
+    }
+
+    /// Follows the number of log entries.
+    pub fn count(&self) -> watch::Receiver<usize> {
+        self.count.subscribe()
+    }
+
+    /// Starts delivering `notice` to every configured URL and to `more` (the dataset's own)
+    /// in the background.
+    pub fn enqueue(&self, notice: Arc<Notice>, more: &[String]) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!("webhooks: no runtime; event {} not delivered", notice.id);
+            return;
+        };
+        let mut urls: Vec<&String> = self.config.urls.iter().collect();
+        for url in more {
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+        for url in urls {
+            let this = self.clone();
+            let url = url.clone();
+            let notice = notice.clone();
+            runtime.spawn(async move { this.deliver(&notice, &url).await });
+        }
+    }
+
+    async fn deliver(&self, notice: &Notice, url: &str) {
+        let body = serde_json::to_vec(notice).unwrap_or_default();
+        let mut wait = self.config.backoff;
+        for attempt in 1..=self.config.attempts {
+            let mut request = self
+                .client
+                .post(url)
+                .header("Content-Type", "application/json")
+                .header("X-Allmende-Event", "level")
+                .header(
+                    "X-Allmende-Delivery",
+                    format!("{}-{}", notice.dataset, notice.id),
+                )
+                .body(body.clone());
+            if let Some(key) = &self.config.secret {
+                request = request.header("X-Allmende-Signature", signature(key, &body));
+            }
+            let (status, error) = match request.send().await {
+                Ok(response) if response.status().is_success() => {
+                    (Some(response.status().as_u16()), None)
+                }
+                Ok(response) => (
+                    Some(response.status().as_u16()),
+                    Some(format!("answered {}", response.status())),
+                ),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            let outcome = match (&error, attempt == self.config.attempts) {
+                (None, _) => "delivered",
+                (Some(_), false) => "retrying",
+                (Some(_), true) => "failed",
+            };
+            self.record(Delivery {
+                dataset: notice.dataset.clone(),
+                event: notice.id,
+                url: url.to_owned(),
+                attempt,
+                at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                status,
+                error,
+                outcome: outcome.to_owned(),
+            })
+            .await;
+            if outcome != "retrying" {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    async fn record(&self, delivery: Delivery) {
+        let mut line = serde_json::to_vec(&delivery).unwrap_or_default();
+        line.push(b'\n');
+        let _guard = self.writing.lock().await;
+        let written = async {
+            if let Some(dir) = self.log_path.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            let mut file = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log_path)
+                .await?;
+            file.write_all(&line).await?;
+            file.flush().await
+        }
+        .await;
+        match written {
+            Ok(()) => self.count.send_modify(|n| *n += 1),
+            Err(e) => tracing::error!("webhook log {}: {e}", self.log_path.display()),
+        }
+    }
+
+    /// The delivery log, oldest first.
+    pub async fn log(&self) -> std::io::Result<Vec<Delivery>> {
+        let text = match tokio::fs::read_to_string(&self.log_path).await {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+}
