@@ -15,6 +15,7 @@ mod pages;
 mod pegelonline;
 mod server;
 mod sql_formats;
+mod sta;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ mod download;
 mod ogc;
 mod pegelonline;
 mod sql;
+mod sta;
 
 use axum::Router;
 use axum::http::{Method, header};
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dcat::routes())
         .merge(ogc::routes())
         .merge(pegelonline::routes())
+        .merge(sta::routes())
         .merge(crate::pages::routes())
         .fallback(not_found)
         .layer(
