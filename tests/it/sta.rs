@@ -214,6 +214,33 @@ fn sensorthings_entities_navigation_and_query_options() {
     );
     let (status, _) = get(&server, "/Things", &[("$top", "many")]);
     assert_eq!(status, 400);
+    let (status, body) = get(&server, "/Things", &[("$expand", "Datastreams/Nothing")]);
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Datastreams have no 'Nothing'")),
+        "{body}"
+    );
+    // Nested options and paths in $expand.
+    let nested = ok(
+        &server,
+        "/Things('pegel-live:Ahlen')",
+        &[(
+            "$expand",
+            "Datastreams($filter=id eq 'pegel-live:Ahlen:W';$expand=Observations($orderby=result desc;$top=1;$count=true))",
+        )],
+    );
+    let streams = nested["Datastreams"].as_array().expect("Datastreams");
+    assert_eq!(streams.len(), 1);
+    assert_eq!(streams[0]["Observations@iot.count"], 4);
+    assert_eq!(streams[0]["Observations"][0]["result"], 175.0);
+    let property = ok(
+        &server,
+        "/Datastreams('pegel-live:Ahlen:Q')/ObservedProperty",
+        &[],
+    );
+    assert_eq!(property["@iot.id"], "Q");
 }
 
 #[test]

@@ -149,6 +149,11 @@ async fn resource(
             }
         }
     }
+    let set = match &target {
+        Target::One(node) => node.set,
+        Target::Many(set, _) => set,
+    };
+    check_expand(set, &options)?;
     let body = match target {
         Target::One(node) => {
             let mut entity = render(&model, &base, &node, &options);
@@ -174,6 +179,24 @@ async fn resource(
         }
     };
     Ok(axum::Json(body).into_response())
+}
+
+/// Refuses an `$expand` of a navigation property the set does not have.
+fn check_expand(set: &str, options: &Options) -> Result<(), Failure> {
+    for (nav, inner) in &options.expand {
+        let &(_, to, _) = navigations(set)
+            .iter()
+            .find(|(n, _, _)| n == nav)
+            .ok_or_else(|| {
+                let known: Vec<&str> = navigations(set).iter().map(|(n, _, _)| *n).collect();
+                bad(format!(
+                    "$expand: {set} have no '{nav}' (they have {})",
+                    known.join(", ")
+                ))
+            })?;
+        check_expand(to, inner)?;
+    }
+    Ok(())
 }
 
 fn pick(target: Target, key: &str) -> Result<Target, Failure> {
