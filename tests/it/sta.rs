@@ -241,6 +241,19 @@ fn sensorthings_entities_navigation_and_query_options() {
         &[],
     );
     assert_eq!(property["@iot.id"], "Q");
+    let name = ok(&server, "/Things('pegel-live:Ahlen')/name", &[]);
+    assert_eq!(name, json!({"name": "Ahlen"}));
+    let four = ok(
+        &server,
+        path,
+        &[
+            ("$orderby", "phenomenonTime desc"),
+            ("$top", "4"),
+            ("$skip", "1"),
+        ],
+    );
+    assert_eq!(field(&four, "result"), [160.0, 120.0, 100.0]);
+    assert!(four.get("@iot.nextLink").is_none(), "{four}");
 }
 
 #[test]
