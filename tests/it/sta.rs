@@ -108,6 +108,13 @@ fn sensorthings_entities_navigation_and_query_options() {
         ["pegel-live:Ahlen:W", "pegel-live:Ahlen:Q"]
     );
     assert_eq!(streams["value"][0]["unitOfMeasurement"]["symbol"], "cm");
+    assert_eq!(
+        streams["value"][0]["phenomenonTime"],
+        "2024-01-03T11:00:00Z/2024-01-03T11:45:00Z"
+    );
+    // Westtuennen has no readings: its datastream is there, without a phenomenonTime.
+    let quiet = ok(&server, "/Datastreams('pegel-live:Westtuennen:W')", &[]);
+    assert_eq!(quiet["phenomenonTime"], Value::Null);
 
     let location = ok(&server, "/Things('pegel-live:Ahlen')/Locations", &[]);
     assert_eq!(

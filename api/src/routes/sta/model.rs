@@ -45,7 +45,8 @@ struct Station {
     name: String,
     water: Option<String>,
     position: Option<(f64, f64)>,
-    parameters: Vec<String>,
+    /// Parameters, each with its first and last reading's time when it has readings.
+    parameters: Vec<(String, Option<(i64, i64)>)>,
 }
 
 /// Readings by time, in milliseconds since 1970.
@@ -87,7 +88,15 @@ fn read(series: &Series, with_values: bool) -> Read {
                 name: s.name.clone(),
                 water: s.water.clone(),
                 position: s.lon.zip(s.lat),
-                parameters,
+                parameters: parameters
+                    .into_iter()
+                    .map(|p| {
+                        let span = series
+                            .values(&s.id, &p)
+                            .and_then(|v| Some((*v.keys().next()?, *v.keys().next_back()?)));
+                        (p, span)
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -165,7 +174,7 @@ pub async fn load(state: &AppState, with_values: bool) -> Result<Model, ApiError
                     parameter: None,
                 });
             }
-            for p in &s.parameters {
+            for (p, span) in &s.parameters {
                 let unit = if *p == r.main {
                     unit.clone()
                 } else {
@@ -180,6 +189,7 @@ pub async fn load(state: &AppState, with_values: bool) -> Result<Model, ApiError
                         "description": format!("{p} at gauge {}", s.name),
                         "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
                         "unitOfMeasurement": {"name": unit, "symbol": unit, "definition": ""},
+                        "phenomenonTime": span.map(|(a, b)| format!("{}/{}", format_time(a), format_time(b))),
                     }),
                     dataset: ds.clone(),
                     station: Some(s.id.clone()),
