@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use self::model::{Model, Node, SETS, navigations};
+use self::model::{Model, Node, Readings, SETS, navigations};
 use self::query::Options;
 use crate::base_url::BaseUrl;
 use crate::error::ApiError;
@@ -108,9 +108,7 @@ async fn resource(
     let options =
         Options::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(bad)?;
     let path = path.trim_end_matches('/');
-    let with_values =
-        path.contains("Observations") || pairs.iter().any(|(_, v)| v.contains("Observations"));
-    let model = model::load(&state, with_values).await?;
+    let model = model::load(&state, wanted(path, &pairs)?).await?;
     let mut segments = path.split('/');
     let (first, key) = segment(segments.next().unwrap_or_default())?;
     let set = SETS
@@ -179,6 +177,24 @@ async fn resource(
         }
     };
     Ok(axum::Json(body).into_response())
+}
+
+/// The readings a request needs: none unless it names `Observations`; one datastream's for
+/// `Datastreams('id')/Observations` (without `Observations` in its options).
+fn wanted(path: &str, pairs: &[(String, String)]) -> Result<Readings, Failure> {
+    let in_options = pairs.iter().any(|(_, v)| v.contains("Observations"));
+    if !path.contains("Observations") && !in_options {
+        return Ok(Readings::None);
+    }
+    let mut segments = path.split('/');
+    if let (Some(first), Some(second)) = (segments.next(), segments.next())
+        && !in_options
+        && second.starts_with("Observations")
+        && let ("Datastreams", Some(id)) = segment(first)?
+    {
+        return Ok(Readings::Of(id));
+    }
+    Ok(Readings::All)
 }
 
 /// Refuses an `$expand` of a navigation property the set does not have.

@@ -50,16 +50,25 @@ struct Station {
 }
 
 /// Readings by time, in milliseconds since 1970.
-type Readings = Vec<(i64, f64)>;
+type Values = Vec<(i64, f64)>;
 
 struct Read {
     unit: Option<String>,
     main: String,
     stations: Vec<Station>,
-    values: Vec<(String, String, Readings)>,
+    values: Vec<(String, String, Values)>,
 }
 
-fn read(series: &Series, with_values: bool) -> Read {
+/// Which readings a request needs copied out of the series.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Readings {
+    None,
+    /// Those of one datastream (by id).
+    Of(String),
+    All,
+}
+
+fn read(dataset: &str, series: &Series, wanted: &Readings) -> Read {
     let config = series.config();
     let mut values = Vec::new();
     let stations = series
@@ -74,8 +83,11 @@ fn read(series: &Series, with_values: bool) -> Read {
                 parameters.push(config.parameter.clone());
             }
             parameters.sort_by_key(|p| *p != config.parameter);
-            if with_values {
-                for p in &parameters {
+            if *wanted != Readings::None {
+                for p in parameters.iter().filter(|p| match wanted {
+                    Readings::Of(id) => *id == format!("{dataset}:{}:{p}", s.id),
+                    _ => true,
+                }) {
                     let v = series
                         .values(&s.id, p)
                         .map(|v| v.iter().map(|(&t, &x)| (t, x)).collect())
@@ -108,8 +120,8 @@ fn read(series: &Series, with_values: bool) -> Read {
     }
 }
 
-/// Every time-series dataset's entities; readings copied only when `with_values`.
-pub async fn load(state: &AppState, with_values: bool) -> Result<Model, ApiError> {
+/// Every time-series dataset's entities, with the readings `wanted`.
+pub async fn load(state: &AppState, wanted: Readings) -> Result<Model, ApiError> {
     let snapshot = state.snapshot().await?;
     let mut model = Model::default();
     let mut properties: BTreeMap<String, ()> = BTreeMap::new();
@@ -120,7 +132,8 @@ pub async fn load(state: &AppState, with_values: bool) -> Result<Model, ApiError
             continue;
         }
         let ds = manifest.id.clone();
-        let r = match crate::live::read_series(state, &ds, move |s| read(s, with_values)).await {
+        let (name, wanted) = (ds.clone(), wanted.clone());
+        let r = match crate::live::read_series(state, &ds, move |s| read(&name, s, &wanted)).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!("sta: dataset {ds} left out: {}", e.description);
