@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod readings;
+pub mod replay;
 pub mod series;
 pub mod store;
 

@@ -50,6 +50,8 @@ pub struct TimeseriesConfig {
     /// `ALLMENDE_WEBHOOKS` receive those of every dataset).
     #[serde(default)]
     pub webhooks: Vec<String>,
+    /// Archived readings replayed as live ones (demonstrations; `allmende demo`).
+    pub replay: Option<super::replay::ReplayConfig>,
 }
 
 fn default_station() -> String {
@@ -73,6 +75,7 @@ impl Default for TimeseriesConfig {
             min_duration: None,
             import: None,
             webhooks: Vec::new(),
+            replay: None,
         }
     }
 }
