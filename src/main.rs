@@ -37,6 +37,9 @@ enum Command {
         /// Folder of dataset folders to publish.
         #[arg(long, env = "ALLMENDE_DATASETS", default_value = "datasets")]
         datasets: PathBuf,
+        /// Do not replay archived gauge readings as live ones (`[timeseries.replay]`).
+        #[arg(long)]
+        no_replay: bool,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -72,6 +75,9 @@ enum Command {
         /// Stop when standard input closes (for supervisors and tests).
         #[arg(long, hide = true)]
         stop_on_stdin_eof: bool,
+        /// Replay archived readings as live ones where a time series has `[timeseries.replay]`.
+        #[arg(long)]
+        replay: bool,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -161,6 +167,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             stop_on_stdin_eof,
             datasets,
+            no_replay,
             data,
             limits,
         } => {
@@ -174,7 +181,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !ok {
                 anyhow::bail!("a bundled dataset could not be published");
             }
-            serve(listen, &data.root, limits.limits(), stop_on_stdin_eof)
+            let options = ServeOptions {
+                stop_on_stdin_eof,
+                replay: !no_replay,
+            };
+            serve(listen, &data.root, limits.limits(), options)
         }
         Command::Ingest {
             inputs,
@@ -211,9 +222,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve {
             listen,
             stop_on_stdin_eof,
+            replay,
             data,
             limits,
-        } => serve(listen, &data.root, limits.limits(), stop_on_stdin_eof),
+        } => {
+            let options = ServeOptions {
+                stop_on_stdin_eof,
+                replay,
+            };
+            serve(listen, &data.root, limits.limits(), options)
+        }
         Command::Sql {
             query,
             format,
@@ -328,11 +346,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// How `serve` runs besides what it serves.
+#[derive(Debug, Clone, Copy)]
+struct ServeOptions {
+    /// Stop when standard input closes.
+    stop_on_stdin_eof: bool,
+    /// Replay archived readings (`[timeseries.replay]`).
+    replay: bool,
+}
+
 fn serve(
     listen: SocketAddr,
     root: &Path,
     limits: Limits,
-    stop_on_stdin_eof: bool,
+    options: ServeOptions,
 ) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let state = allmende_api::AppState::open(root, limits)
@@ -354,7 +381,10 @@ fn serve(
         use std::io::Write;
         std::io::stdout().flush()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        if stop_on_stdin_eof {
+        if options.replay {
+            allmende_api::start_replays(&state).await;
+        }
+        if options.stop_on_stdin_eof {
             std::thread::spawn(move || {
                 let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
                 let _ = tx.send(());

@@ -19,6 +19,12 @@ pub use base_url::BaseUrl;
 pub use error::ApiError;
 pub use state::AppState;
 
+/// Starts the replay of archived readings for each time series with `[timeseries.replay]`
+/// (demonstrations: `allmende demo`, `allmende serve --replay`).
+pub async fn start_replays(state: &AppState) {
+    live::replay::start(state).await;
+}
+
 /// The complete router.
 pub fn router(state: AppState) -> axum::Router {
     routes::router(state)

@@ -104,6 +104,17 @@ impl DatasetToml {
                         .offset()
                         .map_err(|e| format!("[timeseries.import] {e}"))?;
                 }
+                if let Some(replay) = &config.replay {
+                    for (key, text) in [("step", &replay.step), ("every", &replay.every)] {
+                        match crate::live::duration_ms(text) {
+                            Ok(0) => {
+                                return Err(format!("[timeseries.replay] {key}: must not be 0"));
+                            }
+                            Ok(_) => {}
+                            Err(e) => return Err(format!("[timeseries.replay] {key} {e}")),
+                        }
+                    }
+                }
                 Ok(Some(config))
             }
         }

@@ -50,7 +50,7 @@ fn get_text(url: &str) -> (String, String) {
 }
 
 /// Whether xmllint is installed; skips with a message, or fails under CI.
-fn have_xmllint() -> bool {
+pub(super) fn have_xmllint() -> bool {
     let ok = Command::new("xmllint")
         .arg("--version")
         .output()

@@ -13,6 +13,7 @@ mod ogc_tools;
 mod outside;
 mod pages;
 mod pegelonline;
+mod replay;
 mod server;
 mod sql_formats;
 mod sta;
@@ -131,7 +132,7 @@ pub fn demo() -> &'static Server {
         let data = scratch("demo-data");
         let datasets = repo().join("datasets");
         let datasets = datasets.to_str().expect("utf-8 path");
-        Server::start(&["demo", "--datasets", datasets], &[], data)
+        Server::start(&["demo", "--datasets", datasets, "--no-replay"], &[], data)
     })
 }
 

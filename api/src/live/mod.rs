@@ -21,6 +21,7 @@ use crate::state::AppState;
 
 mod latest;
 mod push;
+pub(crate) mod replay;
 
 pub use latest::latest;
 pub(crate) use push::apply;

@@ -19,6 +19,22 @@ pub use readings::{BodyError, CsvColumns, Reading, ReadingError};
 pub use series::{Latest, LevelEvent, PushOutcome, Series, Station, TimeseriesConfig};
 pub use store::{Observation, ObservationStore, Part, Parts};
 
+/// A duration as dataset.toml writes it (`90s`, `15m`, `1h`), in milliseconds.
+pub fn duration_ms(text: &str) -> std::result::Result<i64, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let factor = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("'{text}': use s, m or h, e.g. \"30m\"")),
+    };
+    match number.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n * factor),
+        _ => Err(format!("'{text}': use s, m or h, e.g. \"30m\"")),
+    }
+}
+
 /// Readings a history import pushes per part.
 const IMPORT_CHUNK: usize = 100_000;
 
