@@ -309,3 +309,116 @@ print(json.dumps(out))
         ])
     );
 }
+
+#[test]
+fn frost_sta_client_pushes_with_create_observations() {
+    if !have_python("frost_sta_client", "pip install frost_sta_client") {
+        return;
+    }
+    let server = serve(data_root("sta-create"));
+    push_readings(&server);
+    // Ahlen at 08:00 and 08:15 CET (07:00, 07:15 UTC), a repeat of a stored reading (11:45Z,
+    // 175: already there), and a reading for a station the dataset does not have.
+    let script = r#"
+import json, sys
+import frost_sta_client as fsc
+
+service = fsc.SensorThingsService(
+    sys.argv[1] + "/sta/v1.1", auth_handler=fsc.AuthHandler(username="sta", password=sys.argv[2]))
+doc = fsc.DataArrayDocument()
+for stream, rows in [
+    ("pegel-live:Ahlen:W", [("2024-01-04T08:00:00+01:00", 180.0), ("2024-01-04T08:15:00+01:00", 182.5),
+                             ("2024-01-03T11:45:00Z", 175.0)]),
+    ("pegel-live:Atlantis:W", [("2024-01-04T08:00:00+01:00", 1.0)]),
+]:
+    ds = fsc.Datastream(id=stream)
+    dav = fsc.DataArrayValue()
+    dav.datastream = ds
+    dav.components = {fsc.DataArrayValue.Property.PHENOMENON_TIME, fsc.DataArrayValue.Property.RESULT}
+    for t, v in rows:
+        dav.add_observation(fsc.Observation(phenomenon_time=t, result=v, datastream=ds))
+    doc.add_data_array_value(dav)
+created = service.observations().create(doc)
+print(json.dumps([o.self_link for o in created]))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &server.base, super::gauges::TOKEN])
+        .output()
+        .expect("python3");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "frost_sta_client failed: {log}");
+    let links: Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+    let observation = |id: &str| format!("{}{API}/Observations('{id}')", server.base);
+    assert_eq!(
+        links,
+        json!([
+            observation("pegel-live:Ahlen:W:2024-01-04T07:00:00Z"),
+            observation("pegel-live:Ahlen:W:2024-01-04T07:15:00Z"),
+            observation("pegel-live:Ahlen:W:2024-01-03T11:45:00Z"),
+            "error"
+        ])
+    );
+    // The links resolve, and the readings are in SQL.
+    let one = ok(
+        &server,
+        "/Observations('pegel-live:Ahlen:W:2024-01-04T07:15:00Z')",
+        &[],
+    );
+    assert_eq!(one["result"], 182.5, "{one}");
+    let latest = super::get_json(&server.url("/api/datasets/pegel-live/latest"), 200);
+    let ahlen = latest["stations"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["station"] == "Ahlen"))
+        .expect("Ahlen");
+    assert_eq!(ahlen["value"], 182.5);
+    assert_eq!(
+        ahlen["level"], 1,
+        "182.5 cm is above Informationsstufe 1 (170)"
+    );
+
+    // Without the token: 401, nothing stored.
+    let refused = http()
+        .post(server.url(&format!("{API}/CreateObservations")))
+        .body("[]")
+        .send()
+        .expect("POST");
+    assert_eq!(refused.status().as_u16(), 401);
+
+    // The same document on the push endpoint lists each refused row with its reason.
+    let body = json!([{
+        "Datastream": {"@iot.id": "pegel-live:Ahlen:W"},
+        "components": ["phenomenonTime", "result"],
+        "dataArray": [["2024-01-04T08:30:00+01:00", 185], ["2024-01-04T08:45:00", 186], ["2024-01-04T09:00:00Z", "hoch"]]
+    }, {
+        "Datastream": {"@iot.id": "other-dataset:Ahlen:W"},
+        "components": ["phenomenonTime", "result"],
+        "dataArray": [["2024-01-04T08:30:00+01:00", 185]]
+    }]);
+    let (status, outcome) = push(&server, "application/json", body.to_string());
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(outcome["accepted"], 1, "{outcome}");
+    let reasons: Vec<(Value, String)> = outcome["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .map(|r| {
+            (
+                r["index"].clone(),
+                r["error"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{outcome}");
+    assert_eq!(reasons[0].0, 1);
+    assert!(reasons[0].1.contains("no zone"), "{reasons:?}");
+    assert_eq!(reasons[1].0, 2);
+    assert!(
+        reasons[1].1.contains("'hoch' is not a number"),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[2].0, 3);
+    assert!(
+        reasons[2].1.contains("dataset 'other-dataset'"),
+        "{reasons:?}"
+    );
+}

@@ -78,12 +78,16 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
+        let authorization = parts
             .headers
             .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(|v| v.to_str().ok());
+        let token = authorization.and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .map(|t| t.trim().to_owned())
+                .or_else(|| v.strip_prefix("Basic ").and_then(basic_password))
+        });
+        let token = token.as_deref();
         match token {
             Some(t) if state.admin_tokens().accepts(t) => Ok(Admin),
             Some(_) => Err(ApiError::unauthorized("the bearer token is not valid")),
@@ -92,6 +96,18 @@ impl FromRequestParts<AppState> for Admin {
             )),
         }
     }
+}
+
+/// The password of HTTP Basic credentials (`user:password`, base64): clients that speak only
+/// Basic (frost_sta_client's `AuthHandler`) send the token as the password, any user name.
+fn basic_password(encoded: &str) -> Option<String> {
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':')
+        .map(|(_, password)| password.to_owned())
 }
 
 #[cfg(test)]
@@ -110,5 +126,15 @@ mod tests {
         assert!(!AdminTokens::default().accepts("first-secret-token-1"));
         assert!(AdminTokens::parse("short").is_err());
         assert!(AdminTokens::parse("sha256:abcd").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_carry_the_token_as_password() {
+        // `printf 'sta:first-secret-token-1' | base64`
+        assert_eq!(
+            basic_password("c3RhOmZpcnN0LXNlY3JldC10b2tlbi0x").as_deref(),
+            Some("first-secret-token-1")
+        );
+        assert_eq!(basic_password("not base64!"), None);
     }
 }

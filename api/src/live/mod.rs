@@ -24,8 +24,8 @@ mod push;
 pub(crate) mod replay;
 
 pub use latest::latest;
-pub(crate) use push::apply;
 pub use push::push;
+pub(crate) use push::{apply, read_limited};
 
 /// The open series, by dataset id.
 #[derive(Debug, Default)]

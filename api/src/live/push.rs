@@ -26,8 +26,8 @@ const MAX_WAITING_PUSHES: usize = 16;
 /// Parts beyond which a push starts a background compaction.
 const COMPACT_AFTER_PARTS: usize = 16;
 
-/// `POST /api/datasets/{id}/observations`: a JSON array of `{station, time, value}` or CSV
-/// (`Content-Type: text/csv`). 200 with what was stored, the duplicates, the corrections and
+/// `POST /api/datasets/{id}/observations`: a JSON array of `{station, time, value}`, CSV
+/// (`Content-Type: text/csv`) or a SensorThings CreateObservations array. 200 with what was stored, the duplicates, the corrections and
 /// each rejected reading; 422 when no reading was valid; 413 over [`MAX_PUSH_BYTES`]; 429 when
 /// more than [`MAX_WAITING_PUSHES`] pushes to the dataset wait.
 pub async fn push(
@@ -44,6 +44,8 @@ pub async fn push(
         .is_some_and(|v| v.starts_with("text/csv"));
     let readings = if csv {
         live::readings::from_csv(&bytes)
+    } else if crate::routes::sta::is_data_array(&bytes) {
+        Ok(of_data_array(&id, &bytes)?)
     } else {
         live::readings::from_json(&bytes)
     }
@@ -55,6 +57,29 @@ pub async fn push(
         StatusCode::OK
     };
     Ok((status, Json(json!(outcome))))
+}
+
+/// The rows of a SensorThings CreateObservations body; rows of another dataset's Datastreams
+/// are rejected with their place.
+fn of_data_array(id: &str, bytes: &[u8]) -> Result<Vec<Result<Reading, ReadingError>>, ApiError> {
+    let rows = crate::routes::sta::parse_data_array(bytes).map_err(ApiError::bad_request)?;
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| match row.reading {
+            Ok(r) if row.dataset != id => Err(ReadingError {
+                index: Some(index),
+                line: None,
+                station: Some(r.station),
+                time: Some(live::series::format_time(r.time)),
+                error: format!(
+                    "the Datastream belongs to dataset '{}', not '{id}'",
+                    row.dataset
+                ),
+            }),
+            other => other,
+        })
+        .collect())
 }
 
 /// Stores readings in the dataset's series: checked, committed durably as one part (the
@@ -160,7 +185,8 @@ fn compact_in_background(state: &AppState, id: &str, entry: Arc<Entry>) {
     });
 }
 
-async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiError> {
+/// The body, refused with 413 beyond [`MAX_PUSH_BYTES`] before more is read.
+pub(crate) async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

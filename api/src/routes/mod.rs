@@ -8,7 +8,7 @@ mod download;
 mod ogc;
 mod pegelonline;
 mod sql;
-mod sta;
+pub(crate) mod sta;
 
 use axum::Router;
 use axum::http::{Method, header};

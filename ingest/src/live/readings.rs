@@ -61,7 +61,10 @@ pub fn parse_time_in(text: &str, zone: Option<FixedOffset>) -> Result<i64, Strin
             return Ok(t.timestamp_millis());
         }
     }
-    match DateTime::parse_from_rfc3339(trimmed) {
+    // RFC 3339, or ISO 8601 with an offset without colon (`-0700`, as in OGC 18-088's examples).
+    let parsed = DateTime::parse_from_rfc3339(trimmed)
+        .or_else(|e| DateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S%.f%z").map_err(|_| e));
+    match parsed {
         Ok(t) => Ok(t.timestamp_millis()),
         Err(_)
             if chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S").is_ok()

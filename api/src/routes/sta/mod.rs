@@ -4,9 +4,12 @@
 //! query options of [`query`] with the `$filter` subset of [`filter`]. Errors are
 //! `{"code", "type": "error", "message"}` as FROST answers them.
 
+mod create;
 mod filter;
 mod model;
 mod query;
+
+pub use create::{is_data_array, parse as parse_data_array};
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -27,6 +30,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(BASE, get(root))
         .route(&format!("{BASE}/"), get(root))
+        .route(
+            &format!("{BASE}/CreateObservations"),
+            axum::routing::post(create::create_observations),
+        )
         .route(&format!("{BASE}/{{*path}}"), get(resource))
 }
 
