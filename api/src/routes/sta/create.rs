@@ -178,6 +178,9 @@ fn read_row(
     Ok((time, value, quality))
 }
 
+/// A dataset's readings, and the place of each in the body.
+type Group = (Vec<Result<Reading, ReadingError>>, Vec<usize>);
+
 /// `POST /sta/v1.1/CreateObservations` (admin token, as Bearer or as the Basic password).
 pub async fn create_observations(
     _: Admin,
@@ -190,8 +193,7 @@ pub async fn create_observations(
     let rows = parse(&bytes).map_err(bad)?;
     let mut answer = vec!["error".to_owned(); rows.len()];
     // Per dataset, the readings with the position of each in the body.
-    let mut by_dataset: BTreeMap<String, (Vec<Result<Reading, ReadingError>>, Vec<usize>)> =
-        BTreeMap::new();
+    let mut by_dataset: BTreeMap<String, Group> = BTreeMap::new();
     for (index, row) in rows.into_iter().enumerate() {
         if row.reading.is_ok() {
             let (readings, places) = by_dataset.entry(row.dataset).or_default();
@@ -290,7 +292,7 @@ mod tests {
         assert!(parse(b"{}").is_err());
         assert!(parse(br#"[{"components": ["result"], "dataArray": []}]"#).is_err());
         let unknown = br#"[{"Datastream": {"@iot.id": "a:b:W"}, "components": ["phenomenonTime", "result", "colour"], "dataArray": []}]"#;
-        assert!(parse(unknown).unwrap_err().contains("colour"));
+        assert!(parse(unknown).expect_err("refused").contains("colour"));
         assert!(is_data_array(br#"[{"dataArray": []}]"#));
         assert!(!is_data_array(
             br#"[{"station": "a", "time": "2024-01-01T00:00:00Z", "value": 1}]"#
