@@ -529,3 +529,95 @@ fn webhooks_are_signed_retried_with_backoff_and_logged() {
         .expect("GET");
     assert_eq!(anonymous.status().as_u16(), 401);
 }
+
+#[test]
+fn the_events_are_a_dataset_of_their_own_in_the_catalogue_sql_and_downloads() {
+    let server = serve(data_root_with("events-dataset", ""), &[]);
+    let (status, outcome) = push(&server, "application/json", rise_and_fall().to_string());
+    assert_eq!(status, 200, "{outcome}");
+
+    // Published in the background after the push: wait for it.
+    let deadline = Instant::now() + PATIENCE;
+    let detail = loop {
+        let response = http()
+            .get(server.url("/api/datasets/pegel-live-events"))
+            .send()
+            .expect("GET");
+        if response.status().as_u16() == 200 {
+            break response.json::<Value>().expect("JSON");
+        }
+        assert!(Instant::now() < deadline, "no events dataset");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        detail["title"], "Pegel NRW live: Wechsel der Warnstufe",
+        "{detail}"
+    );
+    assert_eq!(detail["licence"]["id"], "dl-by-de/2.0", "{detail}");
+
+    // Listed by the catalogue search.
+    let found = get_json(&server.url("/api/datasets?q=Warnstufe"), 200);
+    assert!(found.to_string().contains("pegel-live-events"), "{found}");
+
+    // The CSV download has the three events, in the order they happened (Ahlen: 0→1 at 175,
+    // 1→2 at 205.5, 2→0 at 120; see rise_and_fall).
+    let csv = http()
+        .get(server.url("/api/datasets/pegel-live-events/download.csv"))
+        .send()
+        .and_then(|r| r.text())
+        .expect("CSV");
+    let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader.headers().expect("header").clone();
+    let at = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let rows: Vec<(String, String, String, String)> = reader
+        .records()
+        .map(|r| r.expect("row"))
+        .map(|r| {
+            (
+                r[at("event")].to_owned(),
+                r[at("from_level")].to_owned(),
+                r[at("to_level")].to_owned(),
+                r[at("value")].to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = rows.clone();
+    sorted.sort();
+    let expected = |e: &str, f: &str, t: &str, v: &str| (e.into(), f.into(), t.into(), v.into());
+    assert_eq!(
+        sorted,
+        vec![
+            expected("1", "0", "1", "175.0"),
+            expected("2", "1", "2", "205.5"),
+            expected("3", "2", "0", "120.0")
+        ],
+        "{csv}"
+    );
+
+    // SQL over it, and the stations' position as its geometry.
+    let response = http()
+        .get(server.url("/api/sql"))
+        .query(&[(
+            "q",
+            "SELECT station, ST_AsText(geometry) FROM pegel_live_events WHERE to_level = 2",
+        )])
+        .send()
+        .expect("SQL");
+    let body: Value = response.json().expect("JSON");
+    assert_eq!(body["rows"][0][0], "Ahlen", "{body}");
+    assert_eq!(body["rows"][0][1], "POINT(7.9186738 51.7447912)", "{body}");
+
+    // A push without a change of level publishes no new version.
+    let (status, _) = push(
+        &server,
+        "application/json",
+        json!([{"station": "Ahlen", "time": "2024-01-03T18:15:00Z", "value": 110}]).to_string(),
+    );
+    assert_eq!(status, 200);
+    let again = get_json(&server.url("/api/datasets/pegel-live-events"), 200);
+    assert_eq!(
+        again["versions"].as_array().map(Vec::len),
+        Some(1),
+        "{again}"
+    );
+}

@@ -48,6 +48,8 @@ pub(crate) struct Entry {
     pushes: AtomicUsize,
     /// The store's append count after the series' last read or write.
     appends: AtomicU64,
+    /// Held while the events dataset is published, so publications do not overlap.
+    publishing: tokio::sync::Mutex<()>,
 }
 
 /// The latest values as served, with an ETag of their content (pages poll `/latest`; 304 when
@@ -241,7 +243,44 @@ pub(crate) async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiE
         series: Mutex::new(series),
         compacting: AtomicBool::new(false),
         pushes: AtomicUsize::new(0),
+        publishing: tokio::sync::Mutex::new(()),
     });
     open.insert(id.to_owned(), entry.clone());
+    // Events committed before a crash, or by a version that did not publish them yet.
+    publish_events(state, id, entry.clone());
     Ok(entry)
+}
+
+/// Publishes the dataset's event log as the `<id>-events` dataset, in the background, one
+/// publication of a dataset at a time. It is a copy: a failure is logged, and the next event
+/// (or the next start) publishes again.
+pub(crate) fn publish_events(state: &AppState, id: &str, entry: Arc<Entry>) {
+    let state = state.clone();
+    let id = id.to_owned();
+    tokio::spawn(async move {
+        let _turn = entry.publishing.lock().await;
+        let parent = match state.snapshot().await {
+            Ok(snapshot) => snapshot.catalog.get(&id).map(|m| m.meta.clone()),
+            Err(_) => None,
+        };
+        let Some(parent) = parent else { return };
+        let root = state.root().to_owned();
+        let (stations, config) = {
+            let Ok(series) = entry.series.lock() else {
+                return;
+            };
+            let stations: Vec<live::Station> = series.stations().cloned().collect();
+            (stations, series.config().clone())
+        };
+        let published = tokio::task::spawn_blocking(move || {
+            live::publish_events(&root, &id, &parent, &stations, &config)
+                .map_err(|e| format!("{id}: events not published as a dataset: {e}"))
+        })
+        .await;
+        match published {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("{e}"),
+            Err(e) => tracing::error!("publishing events: {e}"),
+        }
+    });
 }

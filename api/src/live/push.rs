@@ -139,6 +139,7 @@ pub async fn apply(
             .map(|e| crate::alerts::Notice::new(id, e, &entry.context))
             .collect();
         state.alerts().publish(notices, &entry.context.webhooks);
+        super::publish_events(state, id, entry.clone());
     }
     state.alerts().publish_latest(id, changed);
     if parts > COMPACT_AFTER_PARTS {

@@ -3,6 +3,7 @@
 //! manifest (see [`store`] and ARCHITECTURE.md).
 
 pub mod events;
+pub mod published;
 pub mod readings;
 pub mod replay;
 pub mod series;
@@ -15,6 +16,7 @@ use allmende_catalog::{Catalog, Format};
 use crate::error::{IngestError, Result};
 
 pub use events::{EventLog, StoredEvent};
+pub use published::{events_id, publish_events};
 pub use readings::{BodyError, CsvColumns, Reading, ReadingError};
 pub use series::{Latest, LevelEvent, PushOutcome, Series, Station, TimeseriesConfig};
 pub use store::{Observation, ObservationStore, Part, Parts};
@@ -78,6 +80,11 @@ pub fn import(
             total.events += outcome.events.len();
             total.rejected.extend(outcome.rejected);
         }
+    }
+    if total.events > 0 {
+        let stations: Vec<Station> = series.stations().cloned().collect();
+        let parent = catalog.get(id).map(|m| m.meta.clone()).unwrap_or_default();
+        publish_events(root, id, &parent, &stations, config)?;
     }
     Ok(total)
 }
