@@ -37,6 +37,7 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let streams = state.clone();
+    tokio::spawn(alerts::resume_deliveries(state.clone()));
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

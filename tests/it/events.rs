@@ -484,10 +484,10 @@ fn webhooks_are_signed_retried_with_backoff_and_logged() {
         assert_eq!(header(attempt, "x-allmende-signature"), Some(signature));
     }
 
-    // The log: wait (server-side, bounded) for the four answered attempts and the four
-    // refused ones.
+    // The log: wait (server-side, bounded) for the four queued entries, the four answered
+    // attempts and the four refused ones.
     let response = http()
-        .get(server.url("/api/webhooks/deliveries?min=8&wait=30"))
+        .get(server.url("/api/webhooks/deliveries?min=12&wait=30"))
         .header("Authorization", format!("Bearer {TOKEN}"))
         .send()
         .expect("GET deliveries");
@@ -507,10 +507,15 @@ fn webhooks_are_signed_retried_with_backoff_and_logged() {
             })
             .collect()
     };
-    assert_eq!(of(&good), vec![(json!(1), json!(200), json!("delivered"))]);
+    let queued = (json!(0), Value::Null, json!("queued"));
+    assert_eq!(
+        of(&good),
+        vec![queued.clone(), (json!(1), json!(200), json!("delivered"))]
+    );
     assert_eq!(
         of(&flaky),
         vec![
+            queued,
             (json!(1), json!(500), json!("retrying")),
             (json!(2), json!(503), json!("retrying")),
             (json!(3), json!(200), json!("delivered")),
@@ -619,5 +624,58 @@ fn the_events_are_a_dataset_of_their_own_in_the_catalogue_sql_and_downloads() {
         again["versions"].as_array().map(Vec::len),
         Some(1),
         "{again}"
+    );
+}
+
+#[test]
+fn a_webhook_delivery_interrupted_by_kill_9_is_resumed_after_the_restart() {
+    // The receiver answers 503 once, then 200; the retry waits a minute, and the server is
+    // killed meanwhile.
+    let (hook, received) = receiver(vec![503]);
+    let envs = [
+        ("ALLMENDE_WEBHOOKS", hook.as_str()),
+        ("ALLMENDE_WEBHOOK_BACKOFF_MS", "60000"),
+    ];
+    let data = data_root_with("events-webhook-restart", "");
+    let mut server = serve(data.clone(), &envs);
+    let (status, outcome) = push(
+        &server,
+        "application/json",
+        json!([{"station": "Ahlen", "time": "2024-01-03T12:00:00Z", "value": 175}]).to_string(),
+    );
+    assert_eq!(status, 200, "{outcome}");
+    let first = received.recv_timeout(PATIENCE).expect("the first attempt");
+    let deliveries = |server: &Server, min: usize| -> Vec<(Value, Value)> {
+        let log: Value = http()
+            .get(server.url(&format!("/api/webhooks/deliveries?min={min}&wait=30")))
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .send()
+            .and_then(|r| r.json())
+            .expect("deliveries");
+        log["deliveries"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .map(|d| (d["attempt"].clone(), d["outcome"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        deliveries(&server, 2),
+        vec![(json!(0), json!("queued")), (json!(1), json!("retrying"))]
+    );
+    server.kill9();
+
+    let server = serve(data, &envs);
+    let second = received
+        .recv_timeout(PATIENCE)
+        .expect("the resumed attempt");
+    assert_eq!(second.1, first.1, "the same event, the same body");
+    assert_eq!(
+        deliveries(&server, 3),
+        vec![
+            (json!(0), json!("queued")),
+            (json!(1), json!("retrying")),
+            (json!(2), json!("delivered"))
+        ]
     );
 }

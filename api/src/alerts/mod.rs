@@ -354,6 +354,40 @@ pub struct DeliveriesParams {
     wait: Option<u64>,
 }
 
+/// Resumes the webhook deliveries a previous run left unfinished (see [`Webhooks::pending`]).
+pub async fn resume_deliveries(state: AppState) {
+    let pending = state.alerts().webhooks.pending();
+    let mut events: HashMap<String, (Arc<Context>, Vec<StoredEvent>)> = HashMap::new();
+    for (dataset, number, url, next) in pending {
+        if !events.contains_key(&dataset) {
+            let context = match crate::live::context(&state, &dataset).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("webhooks of '{dataset}' not resumed: {}", e.description);
+                    continue;
+                }
+            };
+            let log = EventLog::new(state.root(), &dataset)
+                .read()
+                .unwrap_or_default();
+            events.insert(dataset.clone(), (context, log));
+        }
+        let Some((context, log)) = events.get(&dataset) else {
+            continue;
+        };
+        match log.iter().find(|e| e.number == number) {
+            Some(event) => {
+                tracing::info!(
+                    "resuming webhook of {dataset} event {number} to {url} (attempt {next})"
+                );
+                let notice = Arc::new(Notice::new(&dataset, event, context));
+                state.alerts().webhooks.resume(notice, url, next);
+            }
+            None => tracing::error!("webhook of {dataset} event {number}: no such event"),
+        }
+    }
+}
+
 /// `GET /api/webhooks/deliveries` (admin token): the delivery log, oldest first.
 pub async fn deliveries(
     _: Admin,

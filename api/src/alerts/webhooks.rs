@@ -1,6 +1,8 @@
 //! Webhooks: each event as a JSON POST to every configured URL, signed with
 //! `X-Allmende-Signature: sha256=<hex HMAC-SHA256 of the body>`, retried with exponential
 //! backoff, every attempt written to a delivery log (`<data>/webhooks/deliveries.jsonl`).
+//! Each delivery is logged `queued` before the push is answered, so one that a crash or restart
+//! interrupts (last entry `queued` or `retrying`) is resumed when the server starts again.
 //!
 //! Configuration (environment, read at start):
 //! - `ALLMENDE_WEBHOOKS`: the URLs that get the events of every dataset, separated by spaces
@@ -17,7 +19,8 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
-use tokio::io::AsyncWriteExt;
+use std::io::Write;
+
 use tokio::sync::watch;
 
 use super::Notice;
@@ -40,8 +43,8 @@ struct Config {
 pub struct Webhooks {
     config: Arc<Config>,
     log_path: PathBuf,
-    /// Serialises appends to the log.
-    writing: Arc<tokio::sync::Mutex<()>>,
+    /// Serialises appends to the log (small appends; written at once, also from async code).
+    writing: Arc<std::sync::Mutex<()>>,
     /// Entries in the log.
     count: watch::Sender<usize>,
     client: reqwest::Client,
@@ -53,13 +56,14 @@ pub struct Delivery {
     pub dataset: String,
     pub event: u64,
     pub url: String,
-    /// 1 for the first attempt.
+    /// 1 for the first attempt; 0 for the entry that queues the delivery.
     pub attempt: u32,
     pub at: String,
     /// The receiver's HTTP status; none when no answer came.
     pub status: Option<u16>,
     pub error: Option<String>,
-    /// `delivered`, `retrying` (another attempt follows) or `failed` (attempts used up).
+    /// `queued` (logged before the push is answered), `delivered`, `retrying` (another attempt
+    /// follows) or `failed` (attempts used up).
     pub outcome: String,
 }
 
@@ -128,8 +132,8 @@ impl Webhooks {
         self.count.subscribe()
     }
 
-    /// Starts delivering `notice` to every configured URL and to `more` (the dataset's own)
-    /// in the background.
+    /// Logs the delivery of `notice` to every configured URL and to `more` (the dataset's own)
+    /// as queued, then delivers in the background.
     pub fn enqueue(&self, notice: Arc<Notice>, more: &[String]) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::error!("webhooks: no runtime; event {} not delivered", notice.id);
@@ -142,17 +146,57 @@ impl Webhooks {
             }
         }
         for url in urls {
+            self.record(Delivery {
+                dataset: notice.dataset.clone(),
+                event: notice.id,
+                url: url.clone(),
+                attempt: 0,
+                at: now(),
+                status: None,
+                error: None,
+                outcome: "queued".into(),
+            });
             let this = self.clone();
             let url = url.clone();
             let notice = notice.clone();
-            runtime.spawn(async move { this.deliver(&notice, &url).await });
+            runtime.spawn(async move { this.deliver(&notice, &url, 1).await });
         }
     }
 
-    async fn deliver(&self, notice: &Notice, url: &str) {
+    /// Deliveries the log shows unfinished (last entry `queued` or `retrying`): dataset,
+    /// event, URL and the attempt to make next.
+    pub fn pending(&self) -> Vec<(String, u64, String, u32)> {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let mut last: std::collections::BTreeMap<(String, u64, String), Delivery> =
+            std::collections::BTreeMap::new();
+        for delivery in text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Delivery>(l).ok())
+        {
+            let key = (
+                delivery.dataset.clone(),
+                delivery.event,
+                delivery.url.clone(),
+            );
+            last.insert(key, delivery);
+        }
+        last.into_iter()
+            .filter(|(_, d)| d.outcome == "queued" || d.outcome == "retrying")
+            .map(|((dataset, event, url), d)| (dataset, event, url, d.attempt + 1))
+            .collect()
+    }
+
+    /// Goes on delivering `notice` to `url` from attempt `next` (after a restart).
+    pub fn resume(&self, notice: Arc<Notice>, url: String, next: u32) {
+        let this = self.clone();
+        tokio::spawn(async move { this.deliver(&notice, &url, next).await });
+    }
+
+    async fn deliver(&self, notice: &Notice, url: &str, first: u32) {
         let body = serde_json::to_vec(notice).unwrap_or_default();
         let mut wait = self.config.backoff;
-        for attempt in 1..=self.config.attempts {
+        let last = self.config.attempts.max(first);
+        for attempt in first..=last {
             let mut request = self
                 .client
                 .post(url)
@@ -176,7 +220,7 @@ impl Webhooks {
                 ),
                 Err(e) => (None, Some(e.to_string())),
             };
-            let outcome = match (&error, attempt == self.config.attempts) {
+            let outcome = match (&error, attempt == last) {
                 (None, _) => "delivered",
                 (Some(_), false) => "retrying",
                 (Some(_), true) => "failed",
@@ -186,12 +230,11 @@ impl Webhooks {
                 event: notice.id,
                 url: url.to_owned(),
                 attempt,
-                at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                at: now(),
                 status,
                 error,
                 outcome: outcome.to_owned(),
-            })
-            .await;
+            });
             if outcome != "retrying" {
                 return;
             }
@@ -200,23 +243,23 @@ impl Webhooks {
         }
     }
 
-    async fn record(&self, delivery: Delivery) {
+    fn record(&self, delivery: Delivery) {
         let mut line = serde_json::to_vec(&delivery).unwrap_or_default();
         line.push(b'\n');
-        let _guard = self.writing.lock().await;
-        let written = async {
+        let _guard = match self.writing.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let written = (|| {
             if let Some(dir) = self.log_path.parent() {
-                tokio::fs::create_dir_all(dir).await?;
+                std::fs::create_dir_all(dir)?;
             }
-            let mut file = tokio::fs::OpenOptions::new()
+            std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(&self.log_path)
-                .await?;
-            file.write_all(&line).await?;
-            file.flush().await
-        }
-        .await;
+                .open(&self.log_path)?
+                .write_all(&line)
+        })();
         match written {
             Ok(()) => self.count.send_modify(|n| *n += 1),
             Err(e) => tracing::error!("webhook log {}: {e}", self.log_path.display()),
@@ -235,4 +278,8 @@ impl Webhooks {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect())
     }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
