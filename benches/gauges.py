@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BINARY = REPO / "target" / "release" / "allmende"
+BINARY = Path(os.environ.get("ALLMENDE_BIN", REPO / "target" / "release" / "allmende"))
 TOKEN = "bench-gauges-token-0123456789"
 ID = "bench-pegel"
 TABLE = ID.replace("-", "_")

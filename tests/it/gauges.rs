@@ -303,6 +303,33 @@ fn a_duplicate_is_a_no_op_and_a_correction_is_reported_and_kept() {
     let latest_url = server.url("/api/datasets/pegel-live/latest");
     let first = http().get(&latest_url).send().expect("GET latest");
     let etag = first.headers()["etag"].to_str().expect("etag").to_owned();
+    let plain = first.bytes().expect("body");
+    // Gzipped when asked: Python's gzip module gives back the same bytes.
+    let zipped = http()
+        .get(&latest_url)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .expect("GET latest gzip");
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let zipped = zipped.bytes().expect("gzip body");
+    let mut python = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import gzip,sys; sys.stdout.buffer.write(gzip.decompress(sys.stdin.buffer.read()))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    std::io::Write::write_all(&mut python.stdin.take().expect("stdin"), &zipped).expect("write");
+    let unzipped = python.wait_with_output().expect("gunzip");
+    assert_eq!(unzipped.stdout, plain.to_vec());
+    assert!(
+        zipped.len() * 3 < plain.len(),
+        "{} of {}",
+        zipped.len(),
+        plain.len()
+    );
     let again = http()
         .get(&latest_url)
         .header("If-None-Match", &etag)

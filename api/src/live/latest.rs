@@ -1,6 +1,7 @@
 //! `GET /api/datasets/{id}/latest`: each station's latest value, level and trend, from memory.
 
-use axum::Json;
+use allmende_ingest::live::Latest;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -54,9 +55,53 @@ pub async fn latest(
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    if geojson {
-        let features: Vec<Value> = latest
-            .stations
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let bodies = &latest.bodies;
+    let (kind, body) = match (geojson, gzip) {
+        (true, false) => ("application/geo+json", bodies.geojson.clone()),
+        (true, true) => ("application/geo+json", bodies.geojson_gz.clone()),
+        (false, false) => ("application/json", bodies.json.clone()),
+        (false, true) => ("application/json", bodies.json_gz.clone()),
+    };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, kind.to_owned()),
+            (header::ETAG, etag),
+            (header::VARY, "Accept, Accept-Encoding".to_owned()),
+        ],
+        body,
+    )
+        .into_response();
+    if gzip {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            axum::http::HeaderValue::from_static("gzip"),
+        );
+    }
+    Ok(response)
+}
+
+/// The bodies of `/latest`, rendered once per push.
+#[derive(Debug)]
+pub(super) struct Bodies {
+    pub json: Bytes,
+    pub geojson: Bytes,
+    pub json_gz: Bytes,
+    pub geojson_gz: Bytes,
+}
+
+impl Bodies {
+    pub fn render(id: &str, levels: &[String], stations: &[Latest]) -> Bodies {
+        let json = serde_json::to_vec(&json!({
+            "dataset": id,
+            "levels": levels,
+            "stations": stations,
+        }))
+        .unwrap_or_default();
+        let features: Vec<Value> = stations
             .iter()
             .map(|l| {
                 let geometry = match (l.lon, l.lat) {
@@ -71,23 +116,23 @@ pub async fn latest(
                 json!({"type": "Feature", "id": l.station, "geometry": geometry, "properties": properties})
             })
             .collect();
-        let body = json!({"type": "FeatureCollection", "features": features});
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "application/geo+json".to_owned()),
-                (header::ETAG, etag),
-            ],
-            Json(body),
-        )
-            .into_response());
+        let geojson =
+            serde_json::to_vec(&json!({"type": "FeatureCollection", "features": features}))
+                .unwrap_or_default();
+        Bodies {
+            json_gz: gzip(&json),
+            geojson_gz: gzip(&geojson),
+            json: json.into(),
+            geojson: geojson.into(),
+        }
     }
-    Ok((
-        [(header::ETAG, etag)],
-        Json(json!({
-            "dataset": id,
-            "levels": entry.levels,
-            "stations": latest.stations,
-        })),
-    )
-        .into_response())
+}
+
+fn gzip(bytes: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    match encoder.write_all(bytes).and_then(|()| encoder.finish()) {
+        Ok(gz) => gz.into(),
+        Err(_) => Bytes::new(),
+    }
 }

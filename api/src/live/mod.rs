@@ -52,24 +52,26 @@ pub(crate) struct Entry {
     publishing: tokio::sync::Mutex<()>,
 }
 
-/// The latest values as served, with an ETag of their content (pages poll `/latest`; 304 when
-/// nothing changed).
+/// The latest values as served: the list, and its JSON and GeoJSON bodies rendered (and
+/// gzipped) once per push, with an ETag of their content (pages poll `/latest`; 304 when
+/// nothing changed), so a request only copies a reference.
 #[derive(Debug)]
 struct Published {
     stations: Vec<Latest>,
     tag: String,
+    bodies: latest::Bodies,
 }
 
 impl Published {
-    fn new(stations: Vec<Latest>) -> Published {
+    fn new(id: &str, levels: &[String], stations: Vec<Latest>) -> Published {
         use std::hash::{Hash, Hasher};
+        let bodies = latest::Bodies::render(id, levels, &stations);
         let mut hasher = std::hash::DefaultHasher::new();
-        serde_json::to_string(&stations)
-            .unwrap_or_default()
-            .hash(&mut hasher);
+        bodies.json.hash(&mut hasher);
         Published {
             stations,
             tag: format!("{:016x}", hasher.finish()),
+            bodies,
         }
     }
 }
@@ -85,7 +87,7 @@ impl Drop for InFlight<'_> {
 
 impl Entry {
     fn publish_latest(&self, series: &Series) {
-        let latest = Arc::new(Published::new(series.latest()));
+        let latest = Arc::new(Published::new(&series.id, &self.levels, series.latest()));
         match self.latest.write() {
             Ok(mut slot) => *slot = latest,
             Err(poisoned) => *poisoned.into_inner() = latest,
@@ -239,7 +241,11 @@ pub(crate) async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiE
         context,
         appends: AtomicU64::new(series.appends()),
         levels: series.config().levels.clone(),
-        latest: RwLock::new(Arc::new(Published::new(series.latest()))),
+        latest: RwLock::new(Arc::new(Published::new(
+            id,
+            &series.config().levels,
+            series.latest(),
+        ))),
         series: Mutex::new(series),
         compacting: AtomicBool::new(false),
         pushes: AtomicUsize::new(0),
