@@ -20,6 +20,8 @@ use crate::error::ApiError;
 pub struct Snapshot {
     pub catalog: Catalog,
     pub engine: QueryEngine,
+    /// Counts snapshots up from 1 in this process: equal numbers, equal snapshot.
+    pub generation: u64,
     stamp: Vec<(PathBuf, Option<SystemTime>, u64)>,
 }
 
@@ -117,9 +119,11 @@ async fn build(root: &Path, limits: &Limits) -> Result<Snapshot, BoxError> {
     let stamp = stamp(root);
     let catalog = Catalog::open(root)?;
     let engine = build_session(&catalog, limits.clone()).await?;
+    static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     Ok(Snapshot {
         catalog,
         engine,
+        generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         stamp,
     })
 }

@@ -50,6 +50,8 @@ pub(crate) struct Entry {
     appends: AtomicU64,
     /// Held while the events dataset is published, so publications do not overlap.
     publishing: tokio::sync::Mutex<()>,
+    /// The snapshot generation in which the store was last checked for others' appends.
+    checked: AtomicU64,
 }
 
 /// The latest values as served: the list, and its JSON and GeoJSON bodies rendered (and
@@ -181,6 +183,11 @@ pub(crate) async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiE
     if let Some(entry) = open.get(id)
         && entry.version == version
     {
+        // The snapshot's stamp covers the parts manifest: in the same snapshot as last
+        // time, nobody appended since.
+        if entry.checked.swap(snapshot.generation, Ordering::AcqRel) == snapshot.generation {
+            return Ok(entry.clone());
+        }
         // Another process (an `ingest --append`, an upload) appended: read the store again,
         // unless a push of ours is under way (its own append is what the count shows).
         let on_disk = live::ObservationStore::new(state.root(), id)
@@ -250,6 +257,7 @@ pub(crate) async fn entry(state: &AppState, id: &str) -> Result<Arc<Entry>, ApiE
         compacting: AtomicBool::new(false),
         pushes: AtomicUsize::new(0),
         publishing: tokio::sync::Mutex::new(()),
+        checked: AtomicU64::new(snapshot.generation),
     });
     open.insert(id.to_owned(), entry.clone());
     // Events committed before a crash, or by a version that did not publish them yet.
