@@ -1,7 +1,8 @@
 //! The HTML pages over HTTP (status, language, alternates, Content-Security-Policy, what each
 //! page shows, checked against outside counts of the source files), and the citizen's walk in
-//! headless Chromium (`tests/browser/pages.mjs`: map pixels, chart, download, SQL console,
-//! axe-core, no request leaving 127.0.0.1).
+//! headless Chromium (`tests/browser/pages.mjs`: map pixels, chart, download, SQL console, the
+//! live gauge map and a station page with readings pushed while they are open, axe-core, no
+//! request leaving 127.0.0.1).
 //!
 //! The browser test skips with a message when Chromium or `api/web/node_modules` is missing,
 //! unless `ALLMENDE_REQUIRE_TOOLS=1` (CI installs both).
@@ -530,11 +531,15 @@ fn browser_walk_search_map_chart_download_sql_with_axe() {
         )],
         demo().data.clone(),
     );
+    // The live gauge pages: a time series with a push token, readings pushed by the script.
+    let gauges = crate::gauges::serve(crate::gauges::data_root("pages-browser-gauges"));
     let out = Command::new("node")
         .arg(repo().join("tests/browser/pages.mjs"))
         .arg(&demo().base)
         .arg(&shots)
         .arg(&with_basemap.base)
+        .arg(&gauges.base)
+        .env("ALLMENDE_TEST_TOKEN", crate::gauges::TOKEN)
         .output()
         .expect("node");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -546,6 +551,7 @@ fn browser_walk_search_map_chart_download_sql_with_axe() {
     );
     assert!(stdout.contains("all browser checks passed"));
     assert!(shots.join("03-gauge-stations-map.png").exists());
+    assert!(stdout.contains("after a push Ahlen is at level 2"));
 }
 
 #[test]

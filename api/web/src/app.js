@@ -300,8 +300,9 @@ function setupConsole(form) {
 
 for (const node of document.querySelectorAll("[data-tiles], [data-geojson]")) setupMap(node);
 // The live gauge pages' code, only where it is needed.
-for (const node of document.querySelectorAll("[data-gauges]")) import("./gauges.js").then((m) => m.setupGaugeMap(node));
-for (const node of document.querySelectorAll("[data-station-chart]")) import("./station.js").then((m) => m.setupStation(node));
+const shared = { allmende, el, loadMaplibre, mapStyle };
+for (const node of document.querySelectorAll("[data-gauges]")) import("./gauges.js").then((m) => m.setupGaugeMap(node, shared));
+for (const node of document.querySelectorAll("[data-station-chart]")) import("./station.js").then((m) => m.setupStation(node, shared));
 for (const node of document.querySelectorAll("[data-chart]")) setupChart(node);
 for (const pre of document.querySelectorAll("pre[data-copy]")) setupCopy(pre);
 for (const form of document.querySelectorAll("form.console")) setupConsole(form);

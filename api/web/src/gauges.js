@@ -2,10 +2,11 @@
 // (data-station, -name, -lon, -lat, -level, -time); this draws those rows on a MapLibre map as
 // level icons and keeps rows and map current from the dataset's event stream (or by polling
 // /latest with If-None-Match), re-sorting the table by level and announcing level changes in
-// the page's polite live region.
-import { allmende, de, el, loadMaplibre, mapStyle } from "./lib.js";
+// the page's polite live region. `lib` is app.js's shared helpers (passed, not imported, so
+// that they stay in app.js instead of a chunk of their own that every page would load).
 import { drawIcons, follow, iconCanvas, timeElement, trendText, valueText, words } from "./levels.js";
 
+const de = document.documentElement.lang !== "en";
 const text = {
   live: de ? "Live: neue Messwerte erscheinen sofort." : "Live: new readings appear at once.",
   polling: de ? "Aktualisierung alle 30 Sekunden." : "Updated every 30 seconds.",
@@ -16,7 +17,7 @@ const text = {
 
 const rank = (key) => (key === "none" ? -1 : Number(key));
 
-export async function setupGaugeMap(node) {
+export async function setupGaugeMap(node, { allmende, el, loadMaplibre, mapStyle }) {
   const levels = JSON.parse(node.dataset.levels);
   const unit = node.dataset.unit;
   const tbody = document.querySelector("table.gauges tbody");
@@ -55,10 +56,11 @@ export async function setupGaugeMap(node) {
       })),
   });
 
-  // A station's new latest reading into its row; true when its level changed.
+  // A station's new latest reading into its row; the announcement of its level change, if any
+  // (a first reading below every level is no news).
   const update = (latest) => {
     const tr = rows.get(latest.station);
-    if (!tr || (tr.dataset.time && Date.parse(latest.time) < Date.parse(tr.dataset.time))) return false;
+    if (!tr || (tr.dataset.time && Date.parse(latest.time) < Date.parse(tr.dataset.time))) return null;
     const before = tr.dataset.level;
     const key = String(latest.level);
     tr.dataset.level = key;
@@ -68,9 +70,8 @@ export async function setupGaugeMap(node) {
     tr.querySelector(".level-name").textContent = levelName(key);
     tr.querySelector(".trend").textContent = trendText(latest.trend);
     tr.querySelector(".time").replaceChildren(timeElement(latest.time));
-    if (before === key) return false;
-    news.textContent = `${latest.name}: ${levelName(key)} (${valueText(latest.value, unit)}).`;
-    return true;
+    if (before === key || (before === "none" && key === "0")) return null;
+    return `${latest.name}: ${levelName(key)} (${valueText(latest.value, unit)})`;
   };
 
   // Highest level first, then by name, as the server sorts; focus stays where it was.
@@ -84,10 +85,10 @@ export async function setupGaugeMap(node) {
   };
 
   const apply = (stations) => {
-    let changed = false;
-    for (const s of stations) changed = update(s) || changed;
+    const changes = stations.map(update).filter(Boolean);
     drawIcons(tbody);
-    if (changed) resort();
+    resort();
+    if (changes.length) news.textContent = `${changes.join("; ")}.`;
     map.getSource("gauges")?.setData(features());
     node.dataset.updates = String(Number(node.dataset.updates || 0) + 1);
   };

@@ -1,7 +1,8 @@
 // What the gauge pages share: the level icons (colour, shape and the level's number, so
 // that no one needs to tell colours apart), the words for trends, and values and times
 // written as the server writes them.
-import { de } from "./lib.js";
+
+const de = document.documentElement.lang !== "en";
 
 // By icon key: "none" (no reading) or the level's number. Levels above 3 look like 3.
 const looks = {

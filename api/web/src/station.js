@@ -1,10 +1,10 @@
 // A gauge's page (/datasets/{id}/stations/{station}): charts the server-rendered table of
 // readings with uPlot, the station's warning thresholds as dashed lines named on the chart and
 // in its legend, and appends readings from the dataset's event stream to chart, table and the
-// current value.
-import { allmende, de } from "./lib.js";
+// current value. `allmende` is app.js's test hook (passed, as gauges.js explains).
 import { drawIcons, follow, levelColour, timeElement, trendText, valueText } from "./levels.js";
 
+const de = document.documentElement.lang !== "en";
 const text = {
   reading: de ? "Wasserstand" : "Water level",
   noRows: de ? "Noch keine Messwerte." : "No readings yet.",
@@ -36,7 +36,7 @@ function thresholdNames(thresholds) {
   };
 }
 
-export async function setupStation(node) {
+export async function setupStation(node, { allmende }) {
   const spec = JSON.parse(node.dataset.stationChart);
   const status = node.querySelector(".status");
   const plotBox = node.querySelector(".chart-plot");
