@@ -27,6 +27,7 @@ function thresholdNames(thresholds) {
     g.save();
     g.font = `${Math.round(12 * devicePixelRatio)}px system-ui, sans-serif`;
     g.textBaseline = "bottom";
+    g.textAlign = "left";
     thresholds.forEach((t, i) => {
       const y = u.valToPos(t.value, "y", true);
       g.fillStyle = levelColour(i + 1) === "#facc15" ? "#854d0e" : levelColour(i + 1);
