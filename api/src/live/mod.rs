@@ -23,7 +23,6 @@ mod latest;
 mod push;
 
 pub use latest::latest;
-pub(crate) use push::apply;
 pub use push::push;
 
 /// The open series, by dataset id.
