@@ -9,10 +9,16 @@
 //   console runs a query and shows its rows, maps a geometry result, and marks an error at
 //   its position.
 //
+// With a fourth argument, a server of the time series `pegel-live` and its push token in
+// ALLMENDE_TEST_TOKEN: the live gauge map shows Ahlen at level 0, and after a push (from
+// here, while the page stays open) at level 2 on the map and in the table, announced in the
+// live region, without a reload; Ahlen's page charts exactly its three thresholds and lists
+// the readings, and takes a new one live.
+//
 // No request may leave 127.0.0.1 (the demo server, and the basemap test's tile server), and no Content-Security-Policy violation or script error
 // may occur. Screenshots of every step go to the folder given as the second argument.
 //
-// usage: node tests/browser/pages.mjs <base url> <screenshot folder> [<base url with basemap>]
+// usage: node tests/browser/pages.mjs <base url> <screenshot folder> [<base url with basemap> [<gauge server>]]
 import { createRequire } from "node:module";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -26,7 +32,7 @@ const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 // The optional third argument is a second server of the same data with a basemap configured
 // (ALLMENDE_BASEMAP_URL pointing at a tile server on 127.0.0.1).
-const [base, shots, basemapBase] = process.argv.slice(2);
+const [base, shots, basemapBase, gaugeBase] = process.argv.slice(2);
 if (!base || !shots) {
   console.error("usage: node pages.mjs <base url> <screenshot folder> [<base url with basemap>]");
   process.exit(2);
@@ -296,6 +302,91 @@ if (basemapBase) {
   const green = Math.abs(tile[0] - 0x3c) < 12 && Math.abs(tile[1] - 0x8d) < 12 && Math.abs(tile[2] - 0x2f) < 12;
   check(tiles > 0 && green, `basemap: ${tiles} tiles from ${tileOrigin} drawn under the data (${tile})`);
   await shot("basemap", false);
+}
+
+// 8. The live gauge map and a station page.
+if (gaugeBase) {
+  const push = async (readings) => {
+    const r = await fetch(`${gaugeBase}/api/datasets/pegel-live/observations`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${process.env.ALLMENDE_TEST_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify(readings),
+    });
+    if (!r.ok) throw new Error(`push: ${r.status} ${await r.text()}`);
+    return r.json();
+  };
+  const ago = (hours) => new Date(Date.now() - hours * 3600e3).toISOString().replace(/\.\d+Z$/, "Z");
+  await push([{ station: "Ahlen", time: ago(3), value: 150 }]);
+  await page.setViewportSize({ width: 1100, height: 900 });
+  await page.goto(`${gaugeBase}/datasets/pegel-live/gauges`);
+  await page.waitForFunction(() => document.querySelector("[data-gauges]")?.dataset.ready && document.querySelector("[data-gauges]").dataset.live === "live", null, { timeout: 60000 });
+  // A mark that a reload would wipe.
+  await page.evaluate(() => (window.notReloaded = true));
+  const ahlen = () =>
+    page.evaluate(() => {
+      const map = window.allmende.gauges.map;
+      const f = map.queryRenderedFeatures({ layers: ["gauges"] }).find((x) => x.properties.station === "Ahlen");
+      const row = document.querySelector('tr[data-station="Ahlen"]');
+      return { map: f?.properties.level, row: row.dataset.level, text: row.querySelector(".level-name").textContent, first: document.querySelector("table.gauges tbody tr").dataset.station };
+    });
+  const before = await ahlen();
+  check(before.map === "0" && before.row === "0" && before.first === "Ahlen", `gauge map: Ahlen drawn at level 0 (${JSON.stringify(before)})`);
+  const legend = await page.locator("ul.legend").innerText();
+  check(["Informationsstufe 1", "Informationsstufe 2", "Informationsstufe 3", "Kein Messwert"].every((n) => legend.includes(n)), "gauge map: the legend names the three levels and 'no reading'");
+  const icons = await page.evaluate(() => document.querySelectorAll("ul.legend canvas").length);
+  check(icons === 5, `gauge map: the legend shows the ${icons} icons of the map`);
+  await axe("gauge map");
+  await page.locator(".gauge-map").scrollIntoViewIfNeeded();
+  await shot("gauge-map-level-0", false);
+  await push([{ station: "Albersloh", time: ago(1), value: 100 }, { station: "Ahlen", time: ago(1), value: 205 }]);
+  await page.waitForFunction(
+    () => {
+      const f = window.allmende.gauges.map.queryRenderedFeatures({ layers: ["gauges"] }).find((x) => x.properties.station === "Ahlen");
+      return f?.properties.level === "2" && document.getElementById("gauge-news").textContent.includes("Ahlen");
+    },
+    null,
+    { timeout: 20000 },
+  ).catch(() => {});
+  const after = await ahlen();
+  const news = await page.locator("#gauge-news").innerText();
+  const stayed = await page.evaluate(() => window.notReloaded === true);
+  check(after.map === "2" && after.row === "2" && after.text === "Informationsstufe 2" && stayed, `gauge map: after a push Ahlen is at level 2 on the map and in the table, without a reload (${JSON.stringify(after)})`);
+  check(news.includes("Ahlen") && news.includes("Informationsstufe 2"), `gauge map: the change is announced ("${news}")`);
+  const albersloh = await page.evaluate(() => document.querySelector('tr[data-station="Albersloh"] .value').textContent);
+  check(albersloh === "100 cm", `gauge map: Albersloh's new reading in the table (${albersloh})`);
+  await shot("gauge-map-level-2", false);
+  await axe("gauge map after a level change");
+  await page.setViewportSize({ width: 360, height: 800 });
+  const gaugeOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(gaugeOverflow <= 0, `gauge map at 360 px: no sideways scrolling (${gaugeOverflow} px)`);
+  await page.setViewportSize({ width: 1100, height: 900 });
+
+  // Ahlen's page, reached from the table.
+  await Promise.all([page.waitForURL(/\/stations\/Ahlen/), page.locator('tr[data-station="Ahlen"] th a').click()]);
+  await page.waitForFunction(() => document.querySelector("[data-station-chart]")?.dataset.ready && document.querySelector("[data-station-chart]").dataset.live === "live", null, { timeout: 60000 });
+  const station = () =>
+    page.evaluate(() => {
+      const chart = window.allmende.charts.at(-1);
+      return {
+        series: chart.series.slice(2).map((s) => s.label),
+        levels: chart.data.slice(2).map((d) => d[0]),
+        points: chart.data[1].length,
+        rows: [...document.querySelectorAll("table.readings tbody td[data-value]")].map((td) => Number(td.dataset.value)),
+      };
+    });
+  const shown = await station();
+  check(
+    JSON.stringify(shown.levels) === "[170,200,250]" && shown.series.length === 3 && shown.series[0].startsWith("Informationsstufe 1"),
+    `station page: the chart has exactly Ahlen's three thresholds (${shown.series.join(", ")})`,
+  );
+  check(shown.points === 2 && JSON.stringify(shown.rows) === "[205,150]", `station page: the chart and the table hold the pushed readings (${shown.rows})`);
+  await axe("station page");
+  await shot("station-ahlen");
+  await push([{ station: "Ahlen", time: ago(0), value: 230 }]);
+  await page.waitForFunction(() => document.querySelectorAll("table.readings tbody td[data-value]").length === 3, null, { timeout: 20000 }).catch(() => {});
+  const live = await station();
+  const current = await page.locator(".current-value").innerText();
+  check(live.points === 3 && live.rows[0] === 230 && current === "230 cm", `station page: a new reading arrives live in chart, table and current value (${live.rows}, ${current})`);
 }
 
 check(outside.length === 0, `no request left 127.0.0.1 (${[...new Set(outside)].slice(0, 5).join(", ")})`);

@@ -7,6 +7,7 @@ mod cli;
 mod datapackage;
 mod dcat;
 mod events;
+mod gauge_pages;
 mod gauges;
 mod ogc;
 mod ogc_tools;

@@ -1,7 +1,8 @@
 //! The HTML pages over HTTP (status, language, alternates, Content-Security-Policy, what each
 //! page shows, checked against outside counts of the source files), and the citizen's walk in
-//! headless Chromium (`tests/browser/pages.mjs`: map pixels, chart, download, SQL console,
-//! axe-core, no request leaving 127.0.0.1).
+//! headless Chromium (`tests/browser/pages.mjs`: map pixels, chart, download, SQL console, the
+//! live gauge map and a station page with readings pushed while they are open, axe-core, no
+//! request leaving 127.0.0.1).
 //!
 //! The browser test skips with a message when Chromium or `api/web/node_modules` is missing,
 //! unless `ALLMENDE_REQUIRE_TOOLS=1` (CI installs both).
@@ -438,15 +439,15 @@ fn assets_are_ours_cached_by_hash_and_revalidated() {
         .expect("etag")
         .to_owned();
     let script = response.text().expect("body");
-    // The entry script is small; MapLibre and uPlot are chunks it loads for maps and charts,
-    // named by their hash and so cached for good.
+    // The entry script is small; MapLibre, uPlot and the two gauge pages' scripts are chunks
+    // it loads where a page needs them, named by their hash and so cached for good.
     assert!(script.len() < 50_000, "{}", script.len());
     let chunks: Vec<&str> = script
         .split("import(\"./")
         .skip(1)
         .filter_map(|s| s.split('"').next())
         .collect();
-    assert_eq!(chunks.len(), 2, "{chunks:?}");
+    assert_eq!(chunks.len(), 4, "{chunks:?}");
     let mut chunk_bytes = 0;
     for chunk in &chunks {
         assert!(
@@ -530,11 +531,15 @@ fn browser_walk_search_map_chart_download_sql_with_axe() {
         )],
         demo().data.clone(),
     );
+    // The live gauge pages: a time series with a push token, readings pushed by the script.
+    let gauges = crate::gauges::serve(crate::gauges::data_root("pages-browser-gauges"));
     let out = Command::new("node")
         .arg(repo().join("tests/browser/pages.mjs"))
         .arg(&demo().base)
         .arg(&shots)
         .arg(&with_basemap.base)
+        .arg(&gauges.base)
+        .env("ALLMENDE_TEST_TOKEN", crate::gauges::TOKEN)
         .output()
         .expect("node");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -546,6 +551,7 @@ fn browser_walk_search_map_chart_download_sql_with_axe() {
     );
     assert!(stdout.contains("all browser checks passed"));
     assert!(shots.join("03-gauge-stations-map.png").exists());
+    assert!(stdout.contains("after a push Ahlen is at level 2"));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! One dataset's page: metadata and licence, downloads, a map of spatial data (our vector
-//! tiles), a chart of time series, a paged and sortable table preview, the schema with column
-//! statistics, the versions with stable citable URLs and checksums, and copy-ready snippets.
+//! tiles), a link to the live gauge map of a time series, a chart of tables with a time
+//! column, a paged and sortable table preview, the schema with column statistics, the versions
+//! with stable citable URLs and checksums, and copy-ready snippets.
 
 use allmende_catalog::{Column, Manifest, Version, licence_by_id, table_name};
 use axum::extract::{Path, State};
@@ -80,15 +81,24 @@ async fn render(
     super::usage::count_view(&m.id);
     let preview = preview(&snapshot, ctx, m, latest).await?;
     // The chart is an extra: when its queries fail the page still shows everything else.
-    let chart = chart(&snapshot, ctx, m, latest).await.unwrap_or_else(|e| {
-        tracing::warn!("dataset page {id}: no chart: {}", e.description);
-        None
-    });
+    let live = crate::live::series_config(state.root(), id).is_some();
+    let chart = chart(&snapshot, state.root(), ctx, m, latest)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("dataset page {id}: no chart: {}", e.description);
+            None
+        });
     let content = html! {
         // The publisher's words are in the dataset's language, whatever the page's (WCAG 3.1.2).
         h1 lang=(super::data_lang(m)) { (m.meta.title) }
         div lang=(super::data_lang(m)) {
             @for paragraph in m.meta.description.split("\n\n") { p { (paragraph) } }
+        }
+        @if live {
+            p.live-link {
+                a.button href=(ctx.href(&format!("/datasets/{id}/gauges"), &[])) { (ctx.t("Live-Pegelkarte", "Live gauge map")) }
+                " " span.muted { (ctx.t("Die Pegel nach Warnstufe, mit jedem neuen Messwert aktualisiert.", "The gauges by warning level, updated with every new reading.")) }
+            }
         }
         (facts(ctx, m, latest))
         h2 #downloads { (ctx.t("Herunterladen", "Download")) }
@@ -347,9 +357,10 @@ async fn preview(
 
 /// The chart of a table with a time column: its numeric columns over time, one series (e.g.
 /// one gauge) at a time when a text column groups the rows, with warning thresholds from a
-/// dataset that describes the same series (same key column, columns named …stufe/warn/alarm).
+/// time series whose stations are keyed by the same column (its `[timeseries] levels`).
 async fn chart(
     snapshot: &Snapshot,
+    root: &std::path::Path,
     ctx: &PageCtx,
     m: &Manifest,
     latest: &Version,
@@ -396,7 +407,7 @@ async fn chart(
             .iter()
             .filter_map(|r| r.first().map(|v| cell(v.get()).0))
             .collect();
-        if let Some((other, columns)) = threshold_source(snapshot, m, &key.name) {
+        if let Some((other, columns)) = threshold_source(snapshot, root, m, &key.name) {
             let other_table = table_name(&other.id);
             let sql = format!(
                 "SELECT {k} FROM {other_table} WHERE TRY_CAST({c} AS DOUBLE) IS NOT NULL ORDER BY 1",
@@ -452,9 +463,11 @@ async fn chart(
     }))
 }
 
-/// Another dataset with the same key column and threshold columns, and those columns.
+/// A time series (other than this dataset) whose station column is `key`, and its threshold
+/// columns (`[timeseries] levels`, lowest level first).
 fn threshold_source<'a>(
     snapshot: &'a Snapshot,
+    root: &std::path::Path,
     this: &Manifest,
     key: &str,
 ) -> Option<(&'a Manifest, Vec<String>)> {
@@ -462,21 +475,13 @@ fn threshold_source<'a>(
         if other.id == this.id {
             return None;
         }
+        let config = crate::live::series_config(root, &other.id)?;
         let columns = &other.latest()?.columns;
-        if !columns.iter().any(|c| c.name == key) {
-            return None;
-        }
-        let thresholds: Vec<String> = columns
-            .iter()
-            .filter(|c| {
-                let n = c.name.to_lowercase();
-                ["stufe", "warn", "alarm", "schwell", "threshold"]
-                    .iter()
-                    .any(|w| n.contains(w))
-            })
-            .map(|c| c.name.clone())
-            .collect();
-        (!thresholds.is_empty()).then_some((other, thresholds))
+        let present = |name: &str| columns.iter().any(|c| c.name == name);
+        (config.station == key
+            && !config.levels.is_empty()
+            && config.levels.iter().all(|l| present(l)))
+        .then_some((other, config.levels))
     })
 }
 

@@ -1,6 +1,7 @@
 //! The HTML pages for citizens: the catalogue with search and facets (`/`, `/datasets`), one
-//! page per dataset (`/datasets/{id}`), and the SQL console (`/sql`), plus the bundled script
-//! and style they use (`/assets/…`).
+//! page per dataset (`/datasets/{id}`), the gauge map and station pages of a time series
+//! (`/datasets/{id}/gauges`, `/datasets/{id}/stations/{station}`), and the SQL console
+//! (`/sql`), plus the bundled script and style they use (`/assets/…`).
 //!
 //! Pages are rendered on the server (maud) and work without JavaScript; the script adds the
 //! map, the chart and copy buttons. German is the default language; `Accept-Language` or
@@ -12,6 +13,8 @@ mod assets;
 mod catalogue;
 mod console;
 mod dataset;
+mod gauges;
+mod station;
 mod usage;
 
 use axum::Router;
@@ -31,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(catalogue::home))
         .route("/datasets", get(catalogue::search))
         .route("/datasets/{id}", get(dataset::page))
+        .route("/datasets/{id}/gauges", get(gauges::page))
+        .route("/datasets/{id}/stations/{station}", get(station::page))
         .route("/sql", get(console::page))
         .route("/assets/{file}", get(assets::serve))
 }
@@ -179,6 +184,20 @@ pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
         "{path}?{}",
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     )
+}
+
+/// `text` as one path segment: everything but unreserved characters, `:` and `@`
+/// percent-encoded (UTF-8).
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A `<link rel="alternate">` of a page.
@@ -473,6 +492,14 @@ mod tests {
         assert_eq!(Lang::from_accept_language("fr,en;q=0.5"), Lang::En);
         assert_eq!(Lang::from_accept_language("fr"), Lang::De);
         assert_eq!(Lang::from_accept_language("en;q=0"), Lang::De);
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(path_segment("Ahlen"), "Ahlen");
+        assert_eq!(path_segment("Bad Honnef/Rhein"), "Bad%20Honnef%2FRhein");
+        assert_eq!(path_segment("Lüdinghausen"), "L%C3%BCdinghausen");
+        assert_eq!(path_segment("a:b'c"), "a:b%27c");
     }
 
     #[test]

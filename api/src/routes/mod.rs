@@ -6,7 +6,7 @@ mod datasets;
 mod dcat;
 mod download;
 mod ogc;
-mod pegelonline;
+pub(crate) mod pegelonline;
 mod sql;
 pub(crate) mod sta;
 

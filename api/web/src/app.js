@@ -6,10 +6,8 @@
 // MapLibre and uPlot are loaded only by pages that have a map or a chart (esbuild splits them
 // into chunks of their own), so the catalogue pages stay small on a phone.
 
-// Exposed for the browser test, which reads the map's canvas and the chart's state.
-const allmende = (window.allmende = { maps: [], charts: [] });
+import { allmende, de, el, getJson, loadMaplibre, mapStyle } from "./lib.js";
 
-const de = document.documentElement.lang !== "en";
 const text = {
   loading: de ? "Wird geladen …" : "Loading …",
   failed: de ? "Konnte nicht geladen werden" : "Could not be loaded",
@@ -18,19 +16,6 @@ const text = {
   noRows: de ? "Keine Werte für diese Auswahl." : "No values for this selection.",
   feature: de ? "Objekt auf der Karte zeigen:" : "Show a feature on the map:",
 };
-
-function el(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const c of children) node.append(c);
-  return node;
-}
-
-async function getJson(url) {
-  const r = await fetch(url, { headers: { Accept: "application/json" } });
-  if (!r.ok) throw new Error(`${r.status} ${url}`);
-  return r.json();
-}
 
 function sqlUrl(q, format = "json") {
   return `/api/sql?format=${format}&q=${encodeURIComponent(q)}`;
@@ -42,27 +27,6 @@ const literal = (value) => `'${String(value).replaceAll("'", "''")}'`;
 // --- map -------------------------------------------------------------------------------
 
 let maplibregl;
-
-async function loadMaplibre() {
-  if (!maplibregl) {
-    maplibregl = await import("maplibre-gl");
-    maplibregl.setWorkerUrl(new URL("/assets/maplibre-gl-worker.mjs", location.href).href);
-  }
-  return maplibregl;
-}
-
-function mapStyle(basemap) {
-  const style = {
-    version: 8,
-    sources: {},
-    layers: [{ id: "background", type: "background", paint: { "background-color": "#eef1f4" } }],
-  };
-  if (basemap) {
-    style.sources.basemap = { type: "raster", tiles: [basemap], tileSize: 256 };
-    style.layers.push({ id: "basemap", type: "raster", source: "basemap" });
-  }
-  return style;
-}
 
 // A feature's properties, its name (the page's label column) as the caption.
 function propertiesTable(properties, label) {
@@ -116,7 +80,7 @@ function addDataLayers(map, sourceLayer, label) {
 // URL template, and `data-layer`, the tiles' layer), or the SQL console's of a query
 // result's GeoJSON (`data-geojson`).
 async function setupMap(node) {
-  await loadMaplibre();
+  maplibregl = await loadMaplibre();
   const status = node.querySelector(".status");
   const container = el("div", { class: "map-canvas" });
   node.prepend(container);
@@ -335,6 +299,10 @@ function setupConsole(form) {
 }
 
 for (const node of document.querySelectorAll("[data-tiles], [data-geojson]")) setupMap(node);
+// The live gauge pages' code, only where it is needed.
+const shared = { allmende, el, loadMaplibre, mapStyle };
+for (const node of document.querySelectorAll("[data-gauges]")) import("./gauges.js").then((m) => m.setupGaugeMap(node, shared));
+for (const node of document.querySelectorAll("[data-station-chart]")) import("./station.js").then((m) => m.setupStation(node, shared));
 for (const node of document.querySelectorAll("[data-chart]")) setupChart(node);
 for (const pre of document.querySelectorAll("pre[data-copy]")) setupCopy(pre);
 for (const form of document.querySelectorAll("form.console")) setupConsole(form);

@@ -15,6 +15,10 @@ mod timeseries;
 mod uuid;
 mod waters;
 
+/// For the gauge pages' links to a station's measurements.
+pub(crate) use gauges::shortname;
+pub(crate) use uuid::station as station_uuid;
+
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
