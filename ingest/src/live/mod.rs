@@ -65,13 +65,14 @@ pub fn import(
     let columns = config.import.clone().unwrap_or_default();
     let mut total = Import::default();
     for file in files {
-        let bytes = std::fs::read(file).map_err(|e| IngestError::io(file, e))?;
-        let (readings, nulls) = readings::from_csv_with(&bytes, &columns)
+        let source = std::fs::File::open(file).map_err(|e| IngestError::io(file, e))?;
+        let mut readings = readings::CsvReadings::new(source, &columns)
             .map_err(|e| IngestError::config(file, e.0))?;
-        total.skipped += nulls;
-        let mut readings = readings.into_iter().peekable();
-        while readings.peek().is_some() {
+        loop {
             let chunk: Vec<_> = readings.by_ref().take(IMPORT_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
             let outcome = series.push(chunk)?;
             total.received += outcome.received;
             total.accepted += outcome.accepted;
@@ -80,6 +81,7 @@ pub fn import(
             total.events += outcome.events.len();
             total.rejected.extend(outcome.rejected);
         }
+        total.skipped += readings.nulls;
     }
     if total.events > 0 {
         let stations: Vec<Station> = series.stations().cloned().collect();

@@ -221,98 +221,134 @@ pub fn from_csv_with(
     body: &[u8],
     columns: &CsvColumns,
 ) -> Result<(Vec<Result<Reading, ReadingError>>, usize), BodyError> {
-    let zone = columns.offset().map_err(BodyError)?;
-    let text = std::str::from_utf8(body)
-        .map_err(|e| BodyError(format!("CSV must be UTF-8: {e}")))?
-        .trim_start_matches('\u{feff}');
-    let first = text.lines().next().unwrap_or_default();
-    let delimiter = if first.contains(';') && !first.contains(',') {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| BodyError(format!("CSV header: {e}")))?
-        .clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let (Some(s), Some(t), Some(v)) = (
-        column(&columns.station),
-        column(&columns.time),
-        column(&columns.value),
-    ) else {
-        return Err(BodyError(format!(
-            "the CSV header must name the columns {}, {} and {}",
-            columns.station, columns.time, columns.value
-        )));
-    };
-    let p = columns.parameter.as_deref().and_then(column);
-    let q = columns.quality.as_deref().and_then(column);
-    let mut out = Vec::new();
-    let mut nulls = 0;
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(Err(ReadingError {
-                    index: None,
-                    line: e.position().map(|p| p.line()),
-                    station: None,
-                    time: None,
-                    error: e.to_string(),
-                }));
+    let mut readings = CsvReadings::new(body, columns)?;
+    let out = readings.by_ref().collect();
+    Ok((out, readings.nulls))
+}
+
+/// The readings of a CSV source, one record at a time (a history file is never in memory
+/// whole). The delimiter is `;` when the header has semicolons and no commas, else `,`; a
+/// UTF-8 byte-order mark is skipped; a record that is not UTF-8 is an error of its line.
+pub struct CsvReadings<R: std::io::Read> {
+    records: csv::StringRecordsIntoIter<std::io::BufReader<R>>,
+    columns: CsvColumns,
+    zone: Option<FixedOffset>,
+    /// Positions of station, time, value, parameter and quality in the header.
+    at: (usize, usize, usize, Option<usize>, Option<usize>),
+    /// Rows skipped so far because their value was a null token.
+    pub nulls: usize,
+}
+
+impl<R: std::io::Read> CsvReadings<R> {
+    pub fn new(source: R, columns: &CsvColumns) -> Result<CsvReadings<R>, BodyError> {
+        use std::io::BufRead;
+        let zone = columns.offset().map_err(BodyError)?;
+        let mut buffered = std::io::BufReader::with_capacity(1 << 16, source);
+        let head = buffered
+            .fill_buf()
+            .map_err(|e| BodyError(format!("reading the CSV: {e}")))?;
+        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+        let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+        let delimiter = if first.contains(&b';') && !first.contains(&b',') {
+            b';'
+        } else {
+            b','
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(buffered);
+        let headers = reader
+            .headers()
+            .map_err(|e| BodyError(format!("CSV header: {e}")))?
+            .clone();
+        let column = |name: &str| {
+            headers.iter().position(|h| {
+                h.trim()
+                    .trim_start_matches('\u{feff}')
+                    .eq_ignore_ascii_case(name)
+            })
+        };
+        let (Some(s), Some(t), Some(v)) = (
+            column(&columns.station),
+            column(&columns.time),
+            column(&columns.value),
+        ) else {
+            return Err(BodyError(format!(
+                "the CSV header must name the columns {}, {} and {}",
+                columns.station, columns.time, columns.value
+            )));
+        };
+        let p = columns.parameter.as_deref().and_then(column);
+        let q = columns.quality.as_deref().and_then(column);
+        Ok(CsvReadings {
+            records: reader.into_records(),
+            columns: columns.clone(),
+            zone,
+            at: (s, t, v, p, q),
+            nulls: 0,
+        })
+    }
+}
+
+impl<R: std::io::Read> Iterator for CsvReadings<R> {
+    type Item = Result<Reading, ReadingError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (s, t, v, p, q) = self.at;
+        loop {
+            let record = match self.records.next()? {
+                Ok(r) => r,
+                Err(e) => {
+                    return Some(Err(ReadingError {
+                        index: None,
+                        line: e.position().map(|p| p.line()),
+                        station: None,
+                        time: None,
+                        error: e.to_string(),
+                    }));
+                }
+            };
+            let line = record.position().map(|p| p.line());
+            if record
+                .get(v)
+                .is_some_and(|raw| self.columns.null.iter().any(|n| n == raw.trim()))
+            {
+                self.nulls += 1;
                 continue;
             }
-        };
-        let line = record.position().map(|p| p.line());
-        if record
-            .get(v)
-            .is_some_and(|raw| columns.null.iter().any(|n| n == raw.trim()))
-        {
-            nulls += 1;
-            continue;
+            let field = |i: usize| record.get(i).map(str::trim).filter(|f| !f.is_empty());
+            let station = field(s).map(str::to_owned);
+            let time = field(t).map(str::to_owned);
+            let checked = match (&station, &time) {
+                (None, _) => Err("station is missing".to_owned()),
+                (_, None) => Err("time is missing (RFC 3339 text with zone)".to_owned()),
+                (Some(_), Some(time)) => parse_time_in(time, self.zone).and_then(|ms| {
+                    let raw = field(v).unwrap_or_default();
+                    match raw.parse::<f64>() {
+                        Ok(x) if x.is_finite() => Ok((ms, x)),
+                        _ => Err(format!("value '{raw}' is not a number")),
+                    }
+                }),
+            };
+            return Some(match checked {
+                Ok((ms, value)) => Ok(Reading {
+                    station: station.unwrap_or_default(),
+                    parameter: p.and_then(field).map(str::to_owned),
+                    time: ms,
+                    value,
+                    quality: q.and_then(field).map(str::to_owned),
+                }),
+                Err(error) => Err(ReadingError {
+                    index: None,
+                    line,
+                    station,
+                    time,
+                    error,
+                }),
+            });
         }
-        let field = |i: usize| record.get(i).map(str::trim).filter(|f| !f.is_empty());
-        let station = field(s).map(str::to_owned);
-        let time = field(t).map(str::to_owned);
-        let fail = |error: String| ReadingError {
-            index: None,
-            line,
-            station: station.clone(),
-            time: time.clone(),
-            error,
-        };
-        let checked = match (&station, &time) {
-            (None, _) => Err("station is missing".to_owned()),
-            (_, None) => Err("time is missing (RFC 3339 text with zone)".to_owned()),
-            (Some(_), Some(time)) => parse_time_in(time, zone).and_then(|ms| {
-                let raw = field(v).unwrap_or_default();
-                match raw.parse::<f64>() {
-                    Ok(x) if x.is_finite() => Ok((ms, x)),
-                    _ => Err(format!("value '{raw}' is not a number")),
-                }
-            }),
-        };
-        out.push(match checked {
-            Ok((ms, value)) => Ok(Reading {
-                station: station.clone().unwrap_or_default(),
-                parameter: p.and_then(field).map(str::to_owned),
-                time: ms,
-                value,
-                quality: q.and_then(field).map(str::to_owned),
-            }),
-            Err(e) => Err(fail(e)),
-        });
     }
-    Ok((out, nulls))
 }
 
 #[cfg(test)]

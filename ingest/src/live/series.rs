@@ -210,8 +210,6 @@ impl Series {
         let stations = read_stations(stations_parquet, &config)?;
         let store = ObservationStore::new(root, id);
         let parts = store.load()?;
-        let mut rows = store.read(&parts.parts)?;
-        rows.sort_by_key(|r| r.seq);
         let mut series = Series {
             id: id.to_owned(),
             version,
@@ -224,14 +222,24 @@ impl Series {
             values: HashMap::new(),
             levels: HashMap::new(),
         };
-        for row in rows {
-            let o = row.observation;
-            series
-                .values
-                .entry((o.station, o.parameter))
-                .or_default()
-                .insert(o.time, o.value);
-        }
+        // Parts in manifest order are in commit order, and a key is in a part at most once,
+        // so a later row replaces an earlier one as in `seq` order. One batch is in memory
+        // at a time; a key's strings are allocated when it changes from the row before.
+        let mut key = (String::new(), String::new());
+        let values = &mut series.values;
+        series.store.visit(&parts.parts, |row| {
+            if key.0 != row.station || key.1 != row.parameter {
+                key = (row.station.to_owned(), row.parameter.to_owned());
+            }
+            match values.get_mut(&key) {
+                Some(times) => {
+                    times.insert(row.time, row.value);
+                }
+                None => {
+                    values.insert(key.clone(), BTreeMap::from([(row.time, row.value)]));
+                }
+            }
+        })?;
         // Levels follow the stored values in time order, as they would have live.
         let parameter = series.config.parameter.clone();
         let ids: Vec<String> = series.stations.keys().cloned().collect();

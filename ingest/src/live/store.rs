@@ -143,6 +143,15 @@ impl ObservationStore {
         Ok(rows)
     }
 
+    /// Calls `f` with every row of `parts`, part by part in manifest order (which is commit
+    /// order), without holding more than one batch in memory.
+    pub fn visit(&self, parts: &[Part], mut f: impl FnMut(RowRef)) -> Result<()> {
+        for part in parts {
+            visit_part(&self.part_path(part), &mut f)?;
+        }
+        Ok(())
+    }
+
     /// Commits `observations` as one new part, durably; `corrections` of them replace earlier
     /// values. Returns the new manifest.
     pub fn append(&self, observations: &[Observation], corrections: u64) -> Result<Parts> {
@@ -400,7 +409,36 @@ fn to_batch(
     RecordBatch::try_new(schema(), columns)
 }
 
+/// A row of a part as read, borrowing its text from the batch.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    pub station: &'a str,
+    pub parameter: &'a str,
+    pub time: i64,
+    pub value: f64,
+    pub quality: Option<&'a str>,
+    pub recorded: i64,
+    pub seq: i64,
+}
+
 fn read_part(path: &Path, out: &mut Vec<StoredObservation>) -> Result<()> {
+    visit_part(path, &mut |r: RowRef| {
+        out.push(StoredObservation {
+            observation: Observation {
+                station: r.station.to_owned(),
+                parameter: r.parameter.to_owned(),
+                time: r.time,
+                value: r.value,
+                quality: r.quality.map(str::to_owned),
+            },
+            recorded: r.recorded,
+            seq: r.seq,
+        });
+    })
+}
+
+/// Calls `f` with each row of the part at `path`, in file order, one batch in memory at a time.
+fn visit_part(path: &Path, f: &mut impl FnMut(RowRef)) -> Result<()> {
     let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
@@ -435,14 +473,12 @@ fn read_part(path: &Path, out: &mut Vec<StoredObservation>) -> Result<()> {
             .downcast_ref::<Int64Array>()
             .ok_or_else(|| bad("seq column"))?;
         for i in 0..batch.num_rows() {
-            out.push(StoredObservation {
-                observation: Observation {
-                    station: station.value(i).to_owned(),
-                    parameter: parameter.value(i).to_owned(),
-                    time: time.value(i),
-                    value: value.value(i),
-                    quality: (!quality.is_null(i)).then(|| quality.value(i).to_owned()),
-                },
+            f(RowRef {
+                station: station.value(i),
+                parameter: parameter.value(i),
+                time: time.value(i),
+                value: value.value(i),
+                quality: (!quality.is_null(i)).then(|| quality.value(i)),
                 recorded: recorded.value(i),
                 seq: seq.value(i),
             });
