@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use allmende_ingest::live::Latest;
+use allmende_ingest::live::{Latest, Station};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
@@ -20,15 +20,9 @@ use super::{PageCtx, basemap_url, error_page, layout, path_segment};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// One station with its thresholds and latest reading.
+/// One station (with its thresholds) and its latest reading.
 pub(super) struct Gauge {
-    pub id: String,
-    pub name: String,
-    pub water: Option<String>,
-    pub lon: Option<f64>,
-    pub lat: Option<f64>,
-    /// The threshold of each level (`None`: the station has no such level).
-    pub thresholds: Vec<Option<f64>>,
+    pub station: Station,
     pub latest: Option<Latest>,
 }
 
@@ -58,13 +52,8 @@ pub(super) async fn load(state: &AppState, id: &str) -> Result<Gauges, ApiError>
             gauges: series
                 .stations()
                 .map(|s| Gauge {
-                    id: s.id.clone(),
-                    name: s.name.clone(),
-                    water: s.water.clone(),
-                    lon: s.lon,
-                    lat: s.lat,
-                    thresholds: s.thresholds.clone(),
                     latest: latest.remove(&s.id),
+                    station: s.clone(),
                 })
                 .collect(),
         }
@@ -150,9 +139,12 @@ async fn render(state: &AppState, id: &str, ctx: &PageCtx) -> Result<Response, A
     // Highest level first, stations without a reading last, then by name.
     gauges.gauges.sort_by(|a, b| {
         let rank = |g: &Gauge| g.latest.as_ref().map_or(-1, |l| i16::from(l.level));
-        rank(b)
-            .cmp(&rank(a))
-            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+        rank(b).cmp(&rank(a)).then_with(|| {
+            a.station
+                .name
+                .to_lowercase()
+                .cmp(&b.station.name.to_lowercase())
+        })
     });
     let bbox = m
         .latest()
@@ -218,18 +210,18 @@ async fn render(state: &AppState, id: &str, ctx: &PageCtx) -> Result<Response, A
 /// A station's row; the script reads its `data-*` to draw the map and rewrites its cells.
 fn row(ctx: &PageCtx, id: &str, gauges: &Gauges, g: &Gauge) -> Markup {
     let href = ctx.href(
-        &format!("/datasets/{id}/stations/{}", path_segment(&g.id)),
+        &format!("/datasets/{id}/stations/{}", path_segment(&g.station.id)),
         &[],
     );
     let latest = g.latest.as_ref();
     html! {
-        tr data-station=(g.id) data-name=(g.name)
-           data-lon=(g.lon.map(|v| v.to_string()).unwrap_or_default())
-           data-lat=(g.lat.map(|v| v.to_string()).unwrap_or_default())
+        tr data-station=(g.station.id) data-name=(g.station.name)
+           data-lon=(g.station.lon.map(|v| v.to_string()).unwrap_or_default())
+           data-lat=(g.station.lat.map(|v| v.to_string()).unwrap_or_default())
            data-level=(icon_key(latest))
            data-time=(latest.map(|l| l.time.as_str()).unwrap_or("")) {
-            th scope="row" { a href=(href) { (g.name) } }
-            td.water { (g.water.as_deref().unwrap_or("")) }
+            th scope="row" { a href=(href) { (g.station.name) } }
+            td.water { (g.station.water.as_deref().unwrap_or("")) }
             td.num.value { (latest.map(|l| gauges.value(ctx, l.value)).unwrap_or_default()) }
             td.level {
                 span.gauge-icon data-icon=(icon_key(latest)) aria-hidden="true" {} " "

@@ -44,9 +44,9 @@ async fn render(
     let gauge = gauges
         .gauges
         .iter()
-        .find(|g| g.id == station)
+        .find(|g| g.station.id == station)
         .ok_or_else(|| ApiError::not_found(format!("dataset '{id}' has no station '{station}'")))?;
-    let (key, parameter) = (gauge.id.clone(), gauges.parameter.clone());
+    let (key, parameter) = (gauge.station.id.clone(), gauges.parameter.clone());
     // The newest readings of the window, oldest first.
     let readings: Vec<(i64, f64)> = crate::live::read_series(state, id, move |s| {
         let Some(values) = s.values(&key, &parameter) else {
@@ -66,6 +66,7 @@ async fn render(
     })
     .await?;
     let thresholds: Vec<(String, f64)> = gauge
+        .station
         .thresholds
         .iter()
         .enumerate()
@@ -76,7 +77,7 @@ async fn render(
         .collect();
     let chart = json!({
         "unit": gauges.unit,
-        "station": gauge.id,
+        "station": gauge.station.id,
         "stream": format!("/api/datasets/{id}/events/stream"),
         "latest": format!("/api/datasets/{id}/latest"),
         "levels": (0..=gauges.levels.len()).filter_map(|l| u8::try_from(l).ok()).map(|l| gauges.level_name(ctx, l)).collect::<Vec<_>>(),
@@ -84,16 +85,16 @@ async fn render(
     });
     let links = links(id, gauge, &gauges.parameter, &readings);
     let latest = gauge.latest.as_ref();
-    let title = format!("{} ({})", gauge.name, ctx.t("Pegel", "gauge"));
+    let title = format!("{} ({})", gauge.station.name, ctx.t("Pegel", "gauge"));
     let content = html! {
         p.muted {
             a href=(ctx.href(&format!("/datasets/{id}/gauges"), &[])) { (ctx.t("Pegelkarte", "Gauge map")) }
             " · "
             a href=(ctx.href(&format!("/datasets/{id}"), &[])) { (ctx.t("Datensatz", "Dataset")) }
         }
-        h1 { (gauge.name) }
+        h1 { (gauge.station.name) }
         dl.meta.station-facts {
-            @if let Some(w) = &gauge.water {
+            @if let Some(w) = &gauge.station.water {
                 dt { (ctx.t("Gewässer", "Water")) }
                 dd { (w) }
             }
@@ -175,10 +176,10 @@ fn links(id: &str, gauge: &Gauge, parameter: &str, readings: &[(i64, f64)]) -> L
     let sql = format!(
         "SELECT time, value, quality FROM {}__observations WHERE station = {} AND parameter = {}{since} ORDER BY time",
         table_name(id),
-        literal(&gauge.id),
+        literal(&gauge.station.id),
         literal(parameter),
     );
-    let uuid = crate::routes::pegelonline::station_uuid(id, &gauge.id);
+    let uuid = crate::routes::pegelonline::station_uuid(id, &gauge.station.id);
     let shortname = crate::routes::pegelonline::shortname(parameter);
     let window: Vec<(&str, &str)> = match (&start, &end) {
         (Some(s), Some(e)) => vec![("start", s), ("end", e)],
@@ -186,7 +187,7 @@ fn links(id: &str, gauge: &Gauge, parameter: &str, readings: &[(i64, f64)]) -> L
     };
     let datastream = format!(
         "/sta/v1.1/Datastreams('{}')",
-        path_segment(&format!("{id}:{}:{parameter}", gauge.id).replace('\'', "''"))
+        path_segment(&format!("{id}:{}:{parameter}", gauge.station.id).replace('\'', "''"))
     );
     Links {
         csv: with_query("/api/sql", &[("format", "csv"), ("q", &sql)]),

@@ -76,12 +76,9 @@ function addDataLayers(map, sourceLayer, label) {
   }
 }
 
-// A map in `node`: the dataset page's of our vector tiles (`data-tiles`, the OGC API – Tiles
-// URL template, and `data-layer`, the tiles' layer), or the SQL console's of a query
-// result's GeoJSON (`data-geojson`).
-async function setupMap(node) {
-  maplibregl = await loadMaplibre();
-  const status = node.querySelector(".status");
+// A MapLibre map in a new canvas at the top of `node`, fitted to its `data-bbox` (else
+// Germany), with its `data-basemap` and `data-attribution`; listed in `allmende.maps`.
+function newMap(node, maplibregl) {
   const container = el("div", { class: "map-canvas" });
   node.prepend(container);
   const bbox = node.dataset.bbox ? JSON.parse(node.dataset.bbox) : null;
@@ -98,6 +95,17 @@ async function setupMap(node) {
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   allmende.maps.push(map);
+  return map;
+}
+
+// A map in `node`: the dataset page's of our vector tiles (`data-tiles`, the OGC API – Tiles
+// URL template, and `data-layer`, the tiles' layer), or the SQL console's of a query
+// result's GeoJSON (`data-geojson`).
+async function setupMap(node) {
+  maplibregl = await loadMaplibre();
+  const status = node.querySelector(".status");
+  const map = newMap(node, maplibregl);
+  const bbox = node.dataset.bbox ? JSON.parse(node.dataset.bbox) : null;
   node.allmendeMap = map;
   map.on("load", async () => {
     try {
@@ -300,7 +308,7 @@ function setupConsole(form) {
 
 for (const node of document.querySelectorAll("[data-tiles], [data-geojson]")) setupMap(node);
 // The live gauge pages' code, only where it is needed.
-const shared = { allmende, el, loadMaplibre, mapStyle };
+const shared = { allmende, el, loadMaplibre, newMap };
 for (const node of document.querySelectorAll("[data-gauges]")) import("./gauges.js").then((m) => m.setupGaugeMap(node, shared));
 for (const node of document.querySelectorAll("[data-station-chart]")) import("./station.js").then((m) => m.setupStation(node, shared));
 for (const node of document.querySelectorAll("[data-chart]")) setupChart(node);

@@ -17,7 +17,7 @@ const text = {
 
 const rank = (key) => (key === "none" ? -1 : Number(key));
 
-export async function setupGaugeMap(node, { allmende, el, loadMaplibre, mapStyle }) {
+export async function setupGaugeMap(node, { allmende, el, loadMaplibre, newMap }) {
   const levels = JSON.parse(node.dataset.levels);
   const unit = node.dataset.unit;
   const tbody = document.querySelector("table.gauges tbody");
@@ -27,21 +27,7 @@ export async function setupGaugeMap(node, { allmende, el, loadMaplibre, mapStyle
   drawIcons(document);
 
   const maplibregl = await loadMaplibre();
-  const container = el("div", { class: "map-canvas" });
-  node.prepend(container);
-  const bbox = node.dataset.bbox ? JSON.parse(node.dataset.bbox) : null;
-  const map = new maplibregl.Map({
-    container,
-    style: mapStyle(node.dataset.basemap),
-    bounds: bbox ? [[bbox[0], bbox[1]], [bbox[2], bbox[3]]] : undefined,
-    fitBoundsOptions: { padding: 24 },
-    center: bbox ? undefined : [10.4, 51.1],
-    zoom: bbox ? undefined : 5,
-    attributionControl: node.dataset.attribution ? { compact: true, customAttribution: node.dataset.attribution } : false,
-    canvasContextAttributes: { preserveDrawingBuffer: true },
-  });
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
-  allmende.maps.push(map);
+  const map = newMap(node, maplibregl);
   allmende.gauges = { map, rows };
 
   // The rows as GeoJSON: what the map shows is what the table says.
