@@ -83,25 +83,10 @@ impl Default for TimeseriesConfig {
 impl TimeseriesConfig {
     /// `min_duration` in milliseconds: `90s`, `15m`, `1h`.
     pub fn min_duration_ms(&self) -> std::result::Result<i64, String> {
-        let Some(text) = &self.min_duration else {
-            return Ok(0);
-        };
-        let text = text.trim();
-        let (number, unit) = text.split_at(text.len().saturating_sub(1));
-        let factor = match unit {
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            _ => {
-                return Err(format!(
-                    "min_duration '{text}': use s, m or h, e.g. \"30m\""
-                ));
-            }
-        };
-        number
-            .parse::<i64>()
-            .map(|n| n * factor)
-            .map_err(|_| format!("min_duration '{text}': use s, m or h, e.g. \"30m\""))
+        match &self.min_duration {
+            None => Ok(0),
+            Some(text) => super::duration_ms(text).map_err(|e| format!("min_duration {e}")),
+        }
     }
 }
 
