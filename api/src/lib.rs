@@ -24,13 +24,15 @@ pub fn router(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Serves `state` on `listener` until Ctrl-C, SIGTERM or `stop` completes.
+/// Serves `state` on `listener` until Ctrl-C, SIGTERM or `stop` completes; the time series'
+/// upstream feeds are polled meanwhile.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let streams = state.clone();
+    live::poll::start(state.clone());
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -13,6 +13,7 @@ mod ogc_tools;
 mod outside;
 mod pages;
 mod pegelonline;
+mod poll;
 mod server;
 mod sql_formats;
 mod sta;
