@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::gauges::{TOKEN, serve, sql, station};
+use super::gauges::{TOKEN, sql, station};
 use super::{Server, get_json, http, repo, scratch};
 
 /// What the upstream answers next.
