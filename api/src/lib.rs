@@ -30,7 +30,8 @@ pub fn router(state: AppState) -> axum::Router {
     routes::router(state)
 }
 
-/// Serves `state` on `listener` until Ctrl-C, SIGTERM or `stop` completes.
+/// Serves `state` on `listener` until Ctrl-C, SIGTERM or `stop` completes; the time series'
+/// upstream feeds are polled meanwhile.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -38,6 +39,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let streams = state.clone();
     tokio::spawn(alerts::resume_deliveries(state.clone()));
+    live::poll::start(state.clone());
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -93,6 +93,7 @@ pub enum DatasetKind {
 impl DatasetToml {
     /// The `[timeseries]` configuration of a `kind = "timeseries"` dataset; `None` for tables.
     pub fn series(&self) -> std::result::Result<Option<crate::live::TimeseriesConfig>, String> {
+        self.feed()?;
         match (self.kind, &self.timeseries) {
             (DatasetKind::Table, None) => Ok(None),
             (DatasetKind::Table, Some(_)) => Err("[timeseries] needs kind = \"timeseries\"".into()),
@@ -121,6 +122,62 @@ impl DatasetToml {
     }
 }
 
+impl DatasetToml {
+    /// The live feed of a time series (`[source] url` and `every`), checked; none without a
+    /// `url`.
+    pub fn feed(&self) -> std::result::Result<Option<crate::live::Feed>, String> {
+        let source = &self.source;
+        let Some(url) = &source.url else {
+            let stray = [
+                ("every", source.every.is_some()),
+                ("feed", source.feed.is_some()),
+                ("match", source.match_field.is_some()),
+                ("station", source.station.is_some()),
+            ]
+            .into_iter()
+            .find_map(|(key, set)| set.then_some(key));
+            return match stray {
+                Some(key) => Err(format!(
+                    "[source] {key} belongs to a feed: set [source] url as well"
+                )),
+                None => Ok(None),
+            };
+        };
+        if self.kind != DatasetKind::Timeseries {
+            return Err(
+                "[source] url is a feed of readings: it needs kind = \"timeseries\"".into(),
+            );
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "[source] url '{url}': only http:// and https:// URLs can be polled"
+            ));
+        }
+        let every = source
+            .every
+            .as_deref()
+            .ok_or("[source] url needs every = \"15m\" (how often to poll it)")?;
+        let every_ms =
+            crate::live::duration_ms(every).map_err(|e| format!("[source] every {e}"))?;
+        if every_ms < 1_000 {
+            return Err(format!(
+                "[source] every '{every}': poll at most once a second"
+            ));
+        }
+        Ok(Some(crate::live::Feed {
+            url: url.clone(),
+            every_ms,
+            format: source.feed,
+            field: source.match_field.unwrap_or_default(),
+            station: source.station.clone(),
+            parameter: self
+                .timeseries
+                .as_ref()
+                .map_or_else(|| "W".to_owned(), |t| t.parameter.clone()),
+        }))
+    }
+}
+
 /// `[source]`: where the data is and how to read it; everything detected when absent.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +199,20 @@ pub struct SourceConfig {
     /// The layer to read (a GeoPackage table, or a layer GDAL lists); needed when there are
     /// several.
     pub layer: Option<String>,
+    /// A time series' live feed: the URL the server polls for readings (the stations still
+    /// come from `path`). PEGELONLINE JSON or CSV; see `feed`.
+    pub url: Option<String>,
+    /// How often the server polls `url`, e.g. `"15m"` (`s`, `m` or `h`; at least 1 s).
+    pub every: Option<String>,
+    /// The format of the feed's answers, `"pegelonline"` or `"csv"`; from each answer's
+    /// Content-Type when absent.
+    pub feed: Option<crate::live::FeedFormat>,
+    /// Which PEGELONLINE station field names our station: `"shortname"` (the default),
+    /// `"number"`, `"longname"` or `"uuid"`.
+    #[serde(rename = "match")]
+    pub match_field: Option<crate::live::StationField>,
+    /// The station of a single-station feed (a PEGELONLINE `measurements.json`).
+    pub station: Option<String>,
 }
 
 /// A sheet of a workbook: `sheet = "Daten"` or `sheet = 1` (0-based).
@@ -503,6 +574,51 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("delimeter"), "{msg}");
         assert!(msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn feeds_belong_to_time_series_and_need_every() {
+        let check = |text: &str| DatasetToml::parse(text).expect("parses").series();
+        let series = "kind = \"timeseries\"\n[timeseries]\nparameter = \"Q\"\n[source]\n";
+        let feed = DatasetToml::parse(&format!(
+            "{series}url = \"http://127.0.0.1:9/stations.json\"\nevery = \"15m\"\nmatch = \"number\""
+        ))
+        .expect("parses")
+        .feed()
+        .expect("valid")
+        .expect("a feed");
+        assert_eq!(feed.every_ms, 900_000);
+        assert_eq!(feed.field, crate::live::StationField::Number);
+        assert_eq!(feed.parameter, "Q");
+        assert_eq!(feed.format, None);
+        let errors = [
+            (
+                "[source]\nurl = \"http://x/\"\nevery = \"1m\"".to_owned(),
+                "needs kind = \"timeseries\"",
+            ),
+            (
+                format!("{series}every = \"15m\""),
+                "set [source] url as well",
+            ),
+            (format!("{series}url = \"http://x/\""), "needs every"),
+            (
+                format!("{series}url = \"http://x/\"\nevery = \"15 min\""),
+                "[source] every '15 min'",
+            ),
+            (
+                format!("{series}url = \"ftp://x/\"\nevery = \"15m\""),
+                "only http:// and https://",
+            ),
+            (
+                format!("{series}url = \"http://x/\"\nevery = \"0s\""),
+                "once a second",
+            ),
+        ];
+        for (text, message) in errors {
+            let err = check(&text).expect_err(&text);
+            assert!(err.contains(message), "{text}: {err}");
+        }
+        assert!(DatasetToml::parse("[source]\nfeed = \"xml\"").is_err());
     }
 
     #[test]

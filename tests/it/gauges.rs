@@ -92,7 +92,7 @@ pub(super) fn push(
     )
 }
 
-fn sql(server: &Server, q: &str) -> Vec<Value> {
+pub(super) fn sql(server: &Server, q: &str) -> Vec<Value> {
     let response = http()
         .get(server.url("/api/sql"))
         .query(&[("q", q)])
@@ -119,7 +119,7 @@ fn raw_request(server: &Server, request: &str) -> String {
     answer
 }
 
-fn station<'a>(latest: &'a Value, id: &str) -> &'a Value {
+pub(super) fn station<'a>(latest: &'a Value, id: &str) -> &'a Value {
     latest["stations"]
         .as_array()
         .expect("stations")

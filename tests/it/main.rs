@@ -14,6 +14,7 @@ mod ogc_tools;
 mod outside;
 mod pages;
 mod pegelonline;
+mod poll;
 mod replay;
 mod server;
 mod sql_formats;

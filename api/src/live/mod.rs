@@ -1,6 +1,7 @@
 //! Live time-series datasets: `POST /api/datasets/{id}/observations` (admin token, [`push`])
 //! and `GET /api/datasets/{id}/latest` ([`latest`]), both served from a [`Series`] held in
-//! memory, opened on first use.
+//! memory, opened on first use; readings of a `[source] url` are fetched by [`poll`], whose
+//! log `GET /api/datasets/{id}/polls` serves.
 //!
 //! A push is answered only after its part and the parts manifest are fsync'd. The latest
 //! values are republished after each push as an immutable list, so `/latest` never waits for
@@ -20,10 +21,12 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 mod latest;
+pub mod poll;
 mod push;
 pub(crate) mod replay;
 
 pub use latest::latest;
+pub use poll::polls;
 pub use push::push;
 pub(crate) use push::{apply, read_limited};
 
@@ -111,6 +114,7 @@ pub fn describe(root: &std::path::Path, id: &str) -> Value {
         return Value::Null;
     };
     let table = allmende_catalog::table_name(id);
+    let feed = poll::feed(root, id);
     json!({
         "parameter": config.parameter,
         "unit": config.unit,
@@ -125,6 +129,11 @@ pub fn describe(root: &std::path::Path, id: &str) -> Value {
         "events": format!("/api/datasets/{id}/events"),
         "events_atom": format!("/api/datasets/{id}/events.atom"),
         "events_stream": format!("/api/datasets/{id}/events/stream"),
+        "feed": feed.map(|f| json!({
+            "url": f.url,
+            "every_ms": f.every_ms,
+            "polls": format!("/api/datasets/{id}/polls"),
+        })),
     })
 }
 

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(crate::live::push),
         )
         .route("/api/datasets/{id}/latest", get(crate::live::latest))
+        .route("/api/datasets/{id}/polls", get(crate::live::polls))
         .route("/api/datasets/{id}/events", get(crate::alerts::list))
         .route("/api/datasets/{id}/events.atom", get(crate::alerts::feed))
         .route(

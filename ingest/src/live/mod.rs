@@ -3,6 +3,7 @@
 //! manifest (see [`store`] and ARCHITECTURE.md).
 
 pub mod events;
+pub mod feed;
 pub mod published;
 pub mod readings;
 pub mod replay;
@@ -16,25 +17,28 @@ use allmende_catalog::{Catalog, Format};
 use crate::error::{IngestError, Result};
 
 pub use events::{EventLog, StoredEvent};
+pub use feed::{Feed, FeedFormat, StationField};
 pub use published::{events_id, publish_events};
 pub use readings::{BodyError, CsvColumns, Reading, ReadingError};
 pub use series::{Latest, LevelEvent, PushOutcome, Series, Station, TimeseriesConfig};
 pub use store::{Observation, ObservationStore, Part, Parts};
 
-/// A duration as dataset.toml writes it (`90s`, `15m`, `1h`), in milliseconds.
+/// A duration as written in dataset.toml, in milliseconds: a whole number with `s`, `m` or
+/// `h` (`90s`, `15m`, `1h`). The error quotes the text, for the caller to prefix with its key.
 pub fn duration_ms(text: &str) -> std::result::Result<i64, String> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let trimmed = text.trim();
+    let fail = || format!("'{trimmed}': use a whole number with s, m or h, e.g. \"30m\"");
+    let (number, unit) = trimmed.split_at(trimmed.len().saturating_sub(1));
     let factor = match unit {
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
-        _ => return Err(format!("'{text}': use s, m or h, e.g. \"30m\"")),
+        _ => return Err(fail()),
     };
-    match number.parse::<i64>() {
-        Ok(n) if n >= 0 => Ok(n * factor),
-        _ => Err(format!("'{text}': use s, m or h, e.g. \"30m\"")),
-    }
+    number
+        .parse::<u32>()
+        .map(|n| i64::from(n) * factor)
+        .map_err(|_| fail())
 }
 
 /// Readings a history import pushes per part.
@@ -103,4 +107,18 @@ pub struct Import {
     /// Level changes found in the history.
     pub events: usize,
     pub rejected: Vec<ReadingError>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations() {
+        assert_eq!(super::duration_ms("90s"), Ok(90_000));
+        assert_eq!(super::duration_ms(" 15m "), Ok(900_000));
+        assert_eq!(super::duration_ms("1h"), Ok(3_600_000));
+        for bad in ["", "m", "15", "-5m", "1.5h", "30 minutes", "15min"] {
+            let err = super::duration_ms(bad).expect_err(bad);
+            assert!(err.contains("e.g. \"30m\""), "{err}");
+        }
+    }
 }
