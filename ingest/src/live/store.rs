@@ -181,14 +181,22 @@ impl ObservationStore {
         Ok(parts)
     }
 
-    /// Merges the current parts into one with the latest value per key; superseded values go
-    /// to a history part. Appends may run meanwhile: they land after the merged part. Returns
-    /// the new manifest, or `None` when there was nothing to merge.
+    /// Merges recent parts into one with the latest value per key (see [`merge_run`]);
+    /// superseded values go to a history part. Appends may run meanwhile: they land after the
+    /// merged part. Returns the new manifest, or `None` when there was nothing to merge.
     pub fn compact(&self) -> Result<Option<Parts>> {
+        self.compact_within(MAX_MERGE_ROWS)
+    }
+
+    /// [`ObservationStore::compact`] with a bound on the rows merged at once.
+    pub fn compact_within(&self, max_rows: u64) -> Result<Option<Parts>> {
         fs::create_dir_all(&self.dir).map_err(|e| IngestError::io(&self.dir, e))?;
         let _compacting = lock(&self.dir.join(".compact.lock"))?;
         let before = self.load()?;
-        if before.parts.len() < 2 && !before.has_pending_corrections() {
+        let (kept, merged_parts) = merge_run(&before.parts, max_rows);
+        // One part alone is rewritten only to resolve its corrections, when nothing is older.
+        let resolvable = kept.is_empty() && merged_parts.iter().any(|p| p.corrections > 0);
+        if merged_parts.len() < 2 && !resolvable {
             return Ok(None);
         }
         // Files retired by the previous compaction: no reader can still be planning on them.
@@ -200,28 +208,18 @@ impl ObservationStore {
                 return Err(IngestError::io(&path, e));
             }
         }
-        // Tiered: while the first part is much larger than the others together, only the
-        // others are merged, so a compaction costs the recent parts, not the history; the first
-        // part is rewritten once the rest has grown to a quarter of it.
-        let (kept, merged_parts) = match before.parts.split_first() {
-            Some((first, rest))
-                if rest.len() >= 2 && first.rows > 4 * rest.iter().map(|p| p.rows).sum::<u64>() =>
-            {
-                (Some(first.clone()), rest.to_vec())
-            }
-            _ => (None, before.parts.clone()),
-        };
         let rows = self.read(&merged_parts)?;
         let (current, superseded) = latest_per_key(rows);
         // A correction whose replaced value was merged too is resolved (it went to history);
-        // one whose replaced value is in the kept part still is pending.
-        let pending = match kept {
-            Some(_) => merged_parts
+        // one whose replaced value is in a kept part still is pending.
+        let pending = if kept.is_empty() {
+            0
+        } else {
+            merged_parts
                 .iter()
                 .map(|p| p.corrections)
                 .sum::<u64>()
-                .saturating_sub(superseded.len() as u64),
-            None => 0,
+                .saturating_sub(superseded.len() as u64)
         };
         // Named after the generation merged; only one compaction runs at a time (the lock).
         let file = format!("compact-{:08}.parquet", before.generation);
@@ -237,7 +235,7 @@ impl ObservationStore {
         let newer: Vec<Part> = parts
             .parts
             .iter()
-            .filter(|p| !merged_parts.contains(p) && Some(*p) != kept.as_ref())
+            .filter(|p| !merged_parts.contains(p) && !kept.contains(p))
             .cloned()
             .collect();
         parts.parts = kept
@@ -253,6 +251,38 @@ impl ObservationStore {
         write_parts(&self.dir, &parts)?;
         Ok(Some(parts))
     }
+}
+
+/// Rows one compaction merges at most. Merging holds the merged rows in memory (about 600
+/// bytes a reading at its peak, measured with benches/gauges.py), so this bounds a compaction
+/// to a few hundred MiB; parts that reached it stay as they are.
+pub const MAX_MERGE_ROWS: u64 = 1_000_000;
+
+/// Which parts a compaction merges: the newest run of two or more consecutive parts that fit
+/// in `max_rows` together, each older part of the run at most four times the rows of the
+/// newer ones (size tiers: recent small parts merge often, large old ones rarely, so a
+/// reading is rewritten a logarithmic number of times; parts that reached the budget stay).
+/// A run may sit before newer parts: the merged part takes its place, so the manifest stays in
+/// commit order. Returns the parts before the run, and the run (empty when none qualifies).
+fn merge_run(parts: &[Part], max_rows: u64) -> (Vec<Part>, Vec<Part>) {
+    for end in (2..=parts.len()).rev() {
+        let mut start = end;
+        let mut rows = 0u64;
+        while let Some(older) = start.checked_sub(1).map(|i| &parts[i]) {
+            let tier_boundary = rows > 0 && older.rows > 4 * rows;
+            let too_many = rows > 0 && rows + older.rows > max_rows;
+            if tier_boundary || too_many {
+                break;
+            }
+            rows += older.rows;
+            start -= 1;
+        }
+        if end - start >= 2 {
+            return (parts[..start].to_vec(), parts[start..end].to_vec());
+        }
+    }
+    // No run: a lone part with corrections and nothing before it may still be rewritten.
+    (Vec::new(), parts.iter().take(1).filter(|_| parts.len() == 1).cloned().collect())
 }
 
 /// Splits rows into the latest per key (highest `seq`) and the rest, each in time order.
@@ -583,6 +613,39 @@ mod tests {
         assert_eq!(rows.len(), 131);
         let five = rows.iter().find(|r| r.observation.time == 5).expect("A@5");
         assert_eq!(five.observation.value, 9.0);
+    }
+
+    #[test]
+    fn a_compaction_merges_at_most_its_budget_of_rows() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = ObservationStore::new(root.path(), "pegel");
+        for chunk in 0..5 {
+            let rows: Vec<Observation> = (0..40).map(|t| obs("A", chunk * 40 + t, 1.0)).collect();
+            store.append(&rows, 0).expect("append");
+        }
+        // 5 parts of 40 rows, at most 100 merged: the newest two.
+        let first = store.compact_within(100).expect("compact").expect("merged");
+        let rows: Vec<u64> = first.parts.iter().map(|p| p.rows).collect();
+        assert_eq!(rows, vec![40, 40, 40, 80]);
+        // The newest run of two is the two 40s before the 80 (40 + 80 would pass 100).
+        let second = store.compact_within(100).expect("compact").expect("merged");
+        let rows: Vec<u64> = second.parts.iter().map(|p| p.rows).collect();
+        assert_eq!(rows, vec![40, 80, 80]);
+        assert!(store.compact_within(100).expect("compact").is_none(), "nothing fits");
+        // Two parts of one row arrive: they merge with each other; the 80 is a tier above
+        // (more than four times their 2 rows).
+        store.append(&[obs("A", 500, 1.0)], 0).expect("append");
+        store.append(&[obs("A", 501, 1.0)], 0).expect("append");
+        let third = store.compact_within(100).expect("compact").expect("merged");
+        let rows: Vec<u64> = third.parts.iter().map(|p| p.rows).collect();
+        assert_eq!(rows, vec![40, 80, 80, 2]);
+        let all = store.read(&third.parts).expect("read");
+        assert_eq!(all.len(), 202);
+        // In commit order: a key's rows come part by part as they were written.
+        let times: Vec<i64> = all.iter().map(|r| r.observation.time).collect();
+        let mut sorted = times.clone();
+        sorted.sort();
+        assert_eq!(times, sorted);
     }
 
     /// What `kill -9` leaves between writing a file and committing the manifest: files the
