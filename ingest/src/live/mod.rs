@@ -87,6 +87,9 @@ pub fn import(
         }
         total.skipped += readings.nulls;
     }
+    // Tidy the parts the import wrote, run by run, each under the merge budget.
+    let store = ObservationStore::new(root, id);
+    while store.compact()?.is_some() {}
     if total.events > 0 {
         let stations: Vec<Station> = series.stations().cloned().collect();
         let parent = catalog.get(id).map(|m| m.meta.clone()).unwrap_or_default();
