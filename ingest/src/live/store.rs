@@ -282,7 +282,15 @@ fn merge_run(parts: &[Part], max_rows: u64) -> (Vec<Part>, Vec<Part>) {
         }
     }
     // No run: a lone part with corrections and nothing before it may still be rewritten.
-    (Vec::new(), parts.iter().take(1).filter(|_| parts.len() == 1).cloned().collect())
+    (
+        Vec::new(),
+        parts
+            .iter()
+            .take(1)
+            .filter(|_| parts.len() == 1)
+            .cloned()
+            .collect(),
+    )
 }
 
 /// Splits rows into the latest per key (highest `seq`) and the rest, each in time order.
@@ -631,7 +639,10 @@ mod tests {
         let second = store.compact_within(100).expect("compact").expect("merged");
         let rows: Vec<u64> = second.parts.iter().map(|p| p.rows).collect();
         assert_eq!(rows, vec![40, 80, 80]);
-        assert!(store.compact_within(100).expect("compact").is_none(), "nothing fits");
+        assert!(
+            store.compact_within(100).expect("compact").is_none(),
+            "nothing fits"
+        );
         // Two parts of one row arrive: they merge with each other; the 80 is a tier above
         // (more than four times their 2 rows).
         store.append(&[obs("A", 500, 1.0)], 0).expect("append");
