@@ -43,7 +43,7 @@ impl AppState {
     pub async fn open(data_root: &Path, limits: Limits) -> Result<AppState, BoxError> {
         let admin_tokens = Arc::new(AdminTokens::from_env()?);
         let snapshot = build(data_root, &limits).await?;
-        Ok(AppState {
+        let state = AppState {
             root: data_root.to_owned(),
             limits,
             admin_tokens,
@@ -51,7 +51,9 @@ impl AppState {
             alerts: Arc::new(crate::alerts::Alerts::new(data_root)),
             current: Arc::new(RwLock::new(Arc::new(snapshot))),
             rebuild: Arc::new(tokio::sync::Mutex::new(())),
-        })
+        };
+        crate::live::register_latest_tables(&state, &state.loaded());
+        Ok(state)
     }
 
     /// The data root.
@@ -96,6 +98,7 @@ impl AppState {
                 .await
                 .map_err(ApiError::internal)?,
         );
+        crate::live::register_latest_tables(self, &fresh);
         tracing::info!(
             "catalogue reloaded: {} datasets",
             fresh.catalog.datasets().count()

@@ -72,11 +72,13 @@ impl ResultCache {
 }
 
 /// Whether a plan's result depends only on the data: no volatile or stable function anywhere,
-/// subqueries included.
+/// subqueries included, and no live table (`…__latest`, read from memory at each scan).
 pub(crate) fn is_deterministic(plan: &LogicalPlan) -> bool {
     let mut deterministic = true;
     let _ = plan.apply_with_subqueries(|node| {
-        if node.expressions().iter().any(depends_on_more_than_data) {
+        let live = matches!(node, LogicalPlan::TableScan(scan)
+            if scan.table_name.table().ends_with("__latest"));
+        if live || node.expressions().iter().any(depends_on_more_than_data) {
             deterministic = false;
             return Ok(TreeNodeRecursion::Stop);
         }

@@ -241,6 +241,48 @@ fn pushed_readings_are_in_sql_and_latest_and_bad_ones_are_listed() {
     );
     assert_eq!(feature["properties"]["level"], 2);
 
+    // The same in SQL, read from memory at each query: never an answer cached from before.
+    let latest_sql = "SELECT station, value, level, level_name, trend, ST_AsText(geometry) \
+                      FROM pegel_live__latest ORDER BY station";
+    assert_eq!(
+        sql(&server, latest_sql),
+        vec![
+            json!([
+                "Ahlen",
+                205.5,
+                2,
+                "Informationsstufe 2",
+                "rising",
+                "POINT(7.9186738 51.7447912)"
+            ]),
+            json!([
+                "Albersloh",
+                100.0,
+                0,
+                null,
+                null,
+                "POINT(7.7279781 51.8839087)"
+            ]),
+        ]
+    );
+    let (status, _) = push(
+        &server,
+        "application/json",
+        json!([{"station": "Albersloh", "time": "2024-01-03T13:00:00Z", "value": 260}]).to_string(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        sql(&server, latest_sql)[1],
+        json!([
+            "Albersloh",
+            260.0,
+            2,
+            "Informationsstufe 2",
+            "rising",
+            "POINT(7.7279781 51.8839087)"
+        ])
+    );
+
     // Not a time series; no token; a body over the limit.
     let table = http()
         .post(server.url("/api/datasets/nope/observations"))
@@ -272,7 +314,8 @@ fn pushed_readings_are_in_sql_and_latest_and_bad_ones_are_listed() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(
         sql(&server, "SELECT count(*) FROM pegel_live__observations"),
-        vec![json!([5])]
+        vec![json!([6])],
+        "the first push's 5 and Albersloh's 260; nothing of the refused pushes"
     );
 }
 

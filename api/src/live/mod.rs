@@ -24,6 +24,9 @@ mod latest;
 pub mod poll;
 mod push;
 pub(crate) mod replay;
+mod table;
+
+pub(crate) use table::register as register_latest_tables;
 
 pub use latest::latest;
 pub use poll::polls;

@@ -141,6 +141,20 @@ pub async fn build_session(catalog: &Catalog, limits: Limits) -> Result<QueryEng
 }
 
 impl QueryEngine {
+    /// Registers a table whose rows are fetched from memory at each scan (see
+    /// [`crate::LiveTable`]); its name should end in `__latest`, which keeps its results out of
+    /// the result cache.
+    pub fn register_live(
+        &self,
+        name: &str,
+        schema: arrow::datatypes::SchemaRef,
+        rows: crate::LiveRows,
+    ) -> Result<()> {
+        self.ctx
+            .register_table(name, Arc::new(crate::LiveTable::new(schema, rows)))?;
+        Ok(())
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -472,6 +486,39 @@ mod tests {
                 let again = engine.collect(sql, 10).await.expect(sql);
                 assert_eq!(first.1, again.1, "{sql}");
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_live_table_is_read_at_each_scan_and_never_cached() {
+        use arrow::array::Int64Array;
+        use arrow::datatypes::{DataType, Field, Schema};
+        let engine = engine().await;
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let counter = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let (rows_schema, rows_counter) = (schema.clone(), counter.clone());
+        let rows: crate::LiveRows = Arc::new(move || {
+            let n = rows_counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let batch = RecordBatch::try_new(
+                rows_schema.clone(),
+                vec![Arc::new(Int64Array::from(vec![n]))],
+            )
+            .map_err(|e| e.to_string());
+            Box::pin(async move { batch.map(|b| vec![b]) })
+        });
+        engine
+            .register_live("gauges__latest", schema, rows)
+            .expect("register");
+        let sql = "SELECT n FROM gauges__latest";
+        for expected in 0..3i64 {
+            let (_, batches, _) = engine.collect(sql, 10).await.expect(sql);
+            let column = batches[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .expect("n");
+            assert_eq!(column.value(0), expected, "read again at each query");
+            assert!(engine.cache.get(sql, 10).is_none());
         }
     }
 
