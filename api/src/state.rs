@@ -99,10 +99,22 @@ impl AppState {
                 .map_err(ApiError::internal)?,
         );
         crate::live::register_latest_tables(self, &fresh);
-        tracing::info!(
-            "catalogue reloaded: {} datasets",
-            fresh.catalog.datasets().count()
-        );
+        // A push changes only a parts manifest: worth a debug line, not one per push.
+        let manifests = |s: &Snapshot| {
+            s.stamp
+                .iter()
+                .filter(|(path, ..)| path.ends_with("manifest.json"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        if manifests(&fresh) == manifests(&current) {
+            tracing::debug!("catalogue reloaded after a push");
+        } else {
+            tracing::info!(
+                "catalogue reloaded: {} datasets",
+                fresh.catalog.datasets().count()
+            );
+        }
         if let Ok(mut slot) = self.current.write() {
             *slot = fresh.clone();
         }
