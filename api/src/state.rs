@@ -22,6 +22,9 @@ pub struct Snapshot {
     pub engine: QueryEngine,
     /// Counts snapshots up from 1 in this process: equal numbers, equal snapshot.
     pub generation: u64,
+    /// The OGC API collections of the time series' latest values (`<id>-latest`), which are
+    /// no datasets of the catalogue.
+    pub live_collections: Vec<allmende_catalog::Manifest>,
     stamp: Vec<(PathBuf, Option<SystemTime>, u64)>,
 }
 
@@ -135,7 +138,13 @@ async fn build(root: &Path, limits: &Limits) -> Result<Snapshot, BoxError> {
     let catalog = Catalog::open(root)?;
     let engine = build_session(&catalog, limits.clone()).await?;
     static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let live_collections = catalog
+        .datasets()
+        .filter(|m| crate::live::is_series(root, &m.id))
+        .filter_map(crate::live::latest_collection)
+        .collect();
     Ok(Snapshot {
+        live_collections,
         catalog,
         engine,
         generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),

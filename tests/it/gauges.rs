@@ -265,6 +265,30 @@ fn pushed_readings_are_in_sql_and_latest_and_bad_ones_are_listed() {
             ]),
         ]
     );
+    // And as an OGC API collection, filtered with CQL2.
+    let collections = get_json(&server.url("/ogc/collections?f=json"), 200);
+    assert!(
+        collections["collections"]
+            .as_array()
+            .expect("collections")
+            .iter()
+            .any(|c| c["id"] == "pegel-live-latest"),
+        "{collections}"
+    );
+    let latest_items = "/ogc/collections/pegel-live-latest/items?f=json&filter=level%3E%3D1";
+    let items = get_json(&server.url(latest_items), 200);
+    let features = items["features"].as_array().expect("features");
+    assert_eq!(features.len(), 1, "{items}");
+    assert_eq!(features[0]["properties"]["station"], "Ahlen");
+    assert_eq!(features[0]["properties"]["value"], 205.5);
+    assert_eq!(
+        features[0]["properties"]["level_name"],
+        "Informationsstufe 2"
+    );
+    assert_eq!(
+        features[0]["geometry"]["coordinates"],
+        json!([7.9186738, 51.7447912])
+    );
     let (status, _) = push(
         &server,
         "application/json",
@@ -282,6 +306,8 @@ fn pushed_readings_are_in_sql_and_latest_and_bad_ones_are_listed() {
             "POINT(7.7279781 51.8839087)"
         ])
     );
+    let items = get_json(&server.url(latest_items), 200);
+    assert_eq!(items["numberMatched"], 2, "{items}");
 
     // Not a time series; no token; a body over the limit.
     let table = http()

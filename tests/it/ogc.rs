@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::{Server, count_with_python, demo, get_json, http, repo, scratch};
 
 const PEGEL: &str = "pegel-nrw-stationen";
+/// The latest values of the LANUV gauges, a time series (no readings in the shared demo).
+const LATEST: &str = "pegel-nrw-stationen-latest";
 const WAHL: &str = "wahlbezirke-karlsruhe";
 
 fn items(query: &str) -> Value {
@@ -128,7 +130,7 @@ fn ogc_landing_conformance_and_openapi() {
     }
     assert_eq!(
         api["components"]["parameters"]["collectionId"]["schema"]["enum"],
-        serde_json::json!([PEGEL, WAHL])
+        serde_json::json!([PEGEL, WAHL, LATEST])
     );
 }
 
@@ -143,12 +145,14 @@ fn ogc_collections_are_the_spatial_datasets_with_extent_and_crs() {
         .collect();
     assert_eq!(
         ids,
-        [PEGEL, WAHL],
-        "the two bundled spatial datasets, no table"
+        [PEGEL, WAHL, LATEST],
+        "the two bundled spatial datasets, no table, and the gauges' latest values"
     );
     for id in ids {
         let c = get_json(&demo().url(&format!("/ogc/collections/{id}")), 200);
-        let dataset = get_json(&demo().url(&format!("/api/datasets/{id}")), 200);
+        // The latest values are described with their stations' extent.
+        let of = id.strip_suffix("-latest").unwrap_or(id);
+        let dataset = get_json(&demo().url(&format!("/api/datasets/{of}")), 200);
         assert_eq!(c["itemType"], "feature");
         assert_eq!(
             c["extent"]["spatial"]["bbox"][0], dataset["extent"]["spatial"]["bbox"],

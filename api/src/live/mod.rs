@@ -26,7 +26,9 @@ mod push;
 pub(crate) mod replay;
 mod table;
 
-pub(crate) use table::register as register_latest_tables;
+pub(crate) use table::{
+    collection as latest_collection, latest_table, register as register_latest_tables,
+};
 
 pub use latest::latest;
 pub use poll::polls;

@@ -11,6 +11,8 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+use allmende_catalog::{Column, GeometryInfo, Manifest, Version};
+
 use crate::state::{AppState, Snapshot};
 
 /// Registers `<table>__latest` for every time series of `snapshot`.
@@ -19,7 +21,7 @@ pub(crate) fn register(state: &AppState, snapshot: &Snapshot) {
         if !super::is_series(state.root(), &manifest.id) {
             continue;
         }
-        let name = format!("{}__latest", allmende_catalog::table_name(&manifest.id));
+        let name = latest_table(&manifest.id);
         let (state, id) = (state.clone(), manifest.id.clone());
         let rows: allmende_query::LiveRows = Arc::new(move || {
             let (state, id) = (state.clone(), id.clone());
@@ -95,4 +97,75 @@ fn point_wkb(x: f64, y: f64) -> Vec<u8> {
     wkb.extend_from_slice(&x.to_le_bytes());
     wkb.extend_from_slice(&y.to_le_bytes());
     wkb
+}
+
+/// The OGC API collection of a time series' latest values, `<id>-latest`: described like a
+/// dataset (the parent's metadata, retitled; the stations' extent) and read from
+/// `<table>__latest`. It has no files of its own.
+pub(crate) fn collection(parent: &Manifest) -> Option<Manifest> {
+    let version = parent.latest()?;
+    let geometry = version.geometry.clone().map(|g| GeometryInfo {
+        column: "geometry".into(),
+        types: vec!["Point".into()],
+        ..g
+    })?;
+    let column = |name: &str, data_type: &str, description: &str| Column {
+        name: name.into(),
+        data_type: data_type.into(),
+        null_count: 0,
+        description: Some(description.into()),
+        min: None,
+        max: None,
+        distinct: None,
+    };
+    let columns = vec![
+        column("station", "string", "Kennung des Pegels"),
+        column("name", "string", "Name des Pegels"),
+        column("water", "string", "Gewässer"),
+        column("parameter", "string", "Messgröße (W = Wasserstand)"),
+        column("unit", "string", "Einheit"),
+        column("time", "datetime", "Zeitpunkt des letzten Messwerts (UTC)"),
+        column("value", "number", "Letzter Messwert"),
+        column("level", "integer", "Warnstufe (0 = unter allen Schwellen)"),
+        column("level_name", "string", "Name der Warnstufe"),
+        column("trend", "string", "Tendenz gegenüber der Stunde davor"),
+        column("geometry", "geometry", "Lage des Pegels"),
+    ];
+    let mut meta = parent.meta.clone();
+    meta.title = format!("{}: aktuelle Messwerte und Warnstufen", parent.meta.title);
+    meta.description = format!(
+        "Der letzte Messwert, die Warnstufe und die Tendenz jedes Pegels des Datensatzes „{}“, \
+         bei jeder Abfrage aus dem laufenden Betrieb.",
+        parent.meta.title
+    );
+    meta.frequency = Some("CONT".into());
+    Some(Manifest {
+        id: latest_collection_id(&parent.id),
+        meta,
+        versions: vec![Version {
+            number: version.number,
+            // When this description was made, i.e. the snapshot (rebuilt after every push):
+            // caches keyed by version, such as the tiles', start afresh with each snapshot.
+            created: chrono::Utc::now(),
+            row_count: version.row_count,
+            rejected_rows: 0,
+            columns,
+            geometry: Some(geometry),
+            source: Default::default(),
+            distributions: Vec::new(),
+            temporal: None,
+            changes: None,
+        }],
+        meta_history: Vec::new(),
+    })
+}
+
+/// The collection id of a time series' latest values.
+pub(crate) fn latest_collection_id(id: &str) -> String {
+    format!("{id}-latest")
+}
+
+/// The SQL table of a time series' latest values.
+pub(crate) fn latest_table(id: &str) -> String {
+    format!("{}__latest", allmende_catalog::table_name(id))
 }

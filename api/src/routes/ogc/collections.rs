@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use allmende_catalog::{Catalog, Column, Manifest, Version};
+use allmende_catalog::{Column, Manifest, Version};
 use allmende_query::QueryEngine;
 use allmende_query::datafusion;
 use allmende_query::datafusion::arrow::array::{Array, AsArray};
@@ -23,17 +23,32 @@ use super::params::Params;
 use super::{Representation, html, json_response, link, self_links};
 use crate::base_url::BaseUrl;
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Snapshot};
 
-/// A spatial dataset's latest version, the data of one collection.
+/// A spatial dataset's latest version, the data of one collection; or the latest values of a
+/// time series (`<id>-latest`, described by a manifest made up for it, read from SQL's
+/// `<table>__latest`).
 pub struct Collection<'a> {
     pub manifest: &'a Manifest,
     pub version: &'a Version,
+    /// The SQL table the features are read from.
+    pub table: String,
 }
 
 impl<'a> Collection<'a> {
-    /// The collection `id`, if that dataset exists and is spatial.
-    pub fn find(catalog: &'a Catalog, id: &str) -> Result<Collection<'a>, ApiError> {
+    /// The collection `id`: a spatial dataset of the catalogue, or a time series' latest values.
+    pub fn find(snapshot: &'a Snapshot, id: &str) -> Result<Collection<'a>, ApiError> {
+        Collection::all(snapshot)
+            .find(|c| c.id() == id)
+            .ok_or_else(|| ApiError::not_found(format!("no collection '{id}'")))
+    }
+
+    /// Like [`Collection::find`], among the datasets of `catalog` only.
+    #[cfg(test)]
+    pub fn find_in(
+        catalog: &'a allmende_catalog::Catalog,
+        id: &str,
+    ) -> Result<Collection<'a>, ApiError> {
         catalog
             .get(id)
             .and_then(Collection::of)
@@ -43,11 +58,27 @@ impl<'a> Collection<'a> {
     fn of(manifest: &'a Manifest) -> Option<Collection<'a>> {
         let version = manifest.latest()?;
         version.geometry.as_ref()?;
-        Some(Collection { manifest, version })
+        Some(Collection {
+            manifest,
+            version,
+            table: allmende_catalog::table_name(&manifest.id),
+        })
     }
 
-    pub fn all(catalog: &'a Catalog) -> impl Iterator<Item = Collection<'a>> {
-        catalog.datasets().filter_map(Collection::of)
+    /// Every collection: the spatial datasets, then the time series' latest values.
+    pub fn all(snapshot: &'a Snapshot) -> impl Iterator<Item = Collection<'a>> {
+        let live = snapshot.live_collections.iter().filter_map(|m| {
+            let parent = m.id.strip_suffix("-latest")?;
+            Some(Collection {
+                table: crate::live::latest_table(parent),
+                ..Collection::of(m)?
+            })
+        });
+        snapshot
+            .catalog
+            .datasets()
+            .filter_map(Collection::of)
+            .chain(live)
     }
 
     pub fn id(&self) -> &str {
@@ -294,7 +325,7 @@ pub async fn list(
     let params = Params::parse(raw.as_deref(), &["f"])?;
     let repr = Representation::negotiate(params.get("f"), &headers)?;
     let snapshot = state.snapshot().await?;
-    let collections: Vec<Value> = Collection::all(&snapshot.catalog)
+    let collections: Vec<Value> = Collection::all(&snapshot)
         .map(|c| c.describe(&base))
         .collect();
     let body = json!({
@@ -317,7 +348,7 @@ pub async fn one(
     let params = Params::parse(raw.as_deref(), &["f"])?;
     let repr = Representation::negotiate(params.get("f"), &headers)?;
     let snapshot = state.snapshot().await?;
-    let body = Collection::find(&snapshot.catalog, &id)?.describe(&base);
+    let body = Collection::find(&snapshot, &id)?.describe(&base);
     Ok(match repr {
         Representation::Json => json_response(&body, "application/json"),
         Representation::Html => html::collection(&body),
@@ -356,7 +387,7 @@ async fn schema_document(
     let params = Params::parse(raw.as_deref(), &["f"])?;
     let repr = Representation::negotiate(params.get("f"), headers)?;
     let snapshot = state.snapshot().await?;
-    let collection = Collection::find(&snapshot.catalog, id)?;
+    let collection = Collection::find(&snapshot, id)?;
     let mut body = collection.queryables(base);
     let title = if sortables {
         if let Some(p) = body["properties"].as_object_mut() {

@@ -50,7 +50,7 @@ pub async fn items(
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot().await?;
     let engine = &snapshot.engine;
-    let collection = Collection::find(&snapshot.catalog, &id)?;
+    let collection = Collection::find(&snapshot, &id)?;
     // The standard parameters, and each simple property for equality (Part 1, fc-filters).
     let mut allowed: Vec<&str> = ITEMS_PARAMS.to_vec();
     allowed.extend(collection.filter_properties().map(|c| c.name.as_str()));
@@ -217,7 +217,7 @@ pub async fn item(
     let crs = params.crs("crs")?;
     let snapshot = state.snapshot().await?;
     let engine = &snapshot.engine;
-    let collection = Collection::find(&snapshot.catalog, &id)?;
+    let collection = Collection::find(&snapshot, &id)?;
     let missing = || ApiError::not_found(format!("no feature '{fid}' in collection '{id}'"));
     let id_column = collection.id_column(engine).await?.ok_or_else(missing)?;
     let df = plan::table(engine, &collection).await?;

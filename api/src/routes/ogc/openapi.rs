@@ -280,7 +280,7 @@ pub async fn document(
     // The document itself is JSON unless HTML is asked for by name or by a browser.
     let repr = Representation::negotiate(params.get("f"), &headers)?;
     let snapshot = state.snapshot().await?;
-    let collections: Vec<Described> = Collection::all(&snapshot.catalog)
+    let collections: Vec<Described> = Collection::all(&snapshot)
         .map(|c| Described {
             id: c.id().to_owned(),
             properties: c

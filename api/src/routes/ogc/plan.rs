@@ -29,7 +29,7 @@ fn plan_error(e: impl std::fmt::Display) -> ApiError {
 /// The collection's table.
 pub async fn table(engine: &QueryEngine, c: &Collection<'_>) -> Result<DataFrame, ApiError> {
     engine
-        .ordered_table(&allmende_catalog::table_name(c.id()))
+        .ordered_table(&c.table)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no collection '{}'", c.id())))
 }
@@ -320,7 +320,7 @@ mod tests {
         let engine = build_session(&catalog, Limits::default())
             .await
             .expect("engine");
-        let c = Collection::find(&catalog, "wahlbezirke-karlsruhe").expect("collection");
+        let c = Collection::find_in(&catalog, "wahlbezirke-karlsruhe").expect("collection");
         let params = Params::parse(Some(query), super::super::items::ITEMS_PARAMS).expect("params");
         let df = table(&engine, &c).await.expect("table");
         let df = filtered(&engine, &c, df, &params).expect("filtered");

@@ -125,7 +125,7 @@ pub async fn tile(
     }
     let (z, y, x) = parse_tile(&z, &y, &x)?;
     let snapshot = state.snapshot().await?;
-    let collection = Collection::find(&snapshot.catalog, &id)?;
+    let collection = Collection::find(&snapshot, &id)?;
     let key: Key = (
         id.clone(),
         collection.version.number,

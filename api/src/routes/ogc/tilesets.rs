@@ -25,7 +25,7 @@ pub async fn tilesets(
 ) -> Result<Response, ApiError> {
     Params::parse(raw.as_deref(), &["f"])?;
     let snapshot = state.snapshot().await?;
-    let c = Collection::find(&snapshot.catalog, &id)?;
+    let c = Collection::find(&snapshot, &id)?;
     let body = json!({
         "links": [link(base.join(&format!("/ogc/collections/{id}/tiles")), "self", "application/json", "the tilesets")],
         "tilesets": [tileset_summary(&base, &c)],
@@ -62,7 +62,7 @@ pub async fn tileset(
         )));
     }
     let snapshot = state.snapshot().await?;
-    let c = Collection::find(&snapshot.catalog, &id)?;
+    let c = Collection::find(&snapshot, &id)?;
     let mut body = tileset_summary(&base, &c);
     let href = base.join(&format!("/ogc/collections/{id}/tiles/{TMS}"));
     if let Some(links) = body["links"].as_array_mut() {
@@ -120,7 +120,7 @@ pub async fn tilejson(
         )));
     }
     let snapshot = state.snapshot().await?;
-    let c = Collection::find(&snapshot.catalog, &id)?;
+    let c = Collection::find(&snapshot, &id)?;
     let fields: serde_json::Map<String, serde_json::Value> = c
         .properties()
         .map(|p| {
