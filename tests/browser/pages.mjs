@@ -276,6 +276,8 @@ await shot("sql-error");
 await page.goto(`${base}/datasets/pegel-nrw-tageswerte?lang=en`);
 check((await page.getAttribute("html", "lang")) === "en", "English with ?lang=en");
 await page.setViewportSize({ width: 360, height: 800 });
+// The chart follows the window's resize event: give the layout a bounded moment to settle.
+await page.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, null, { timeout: 5000 }).catch(() => {});
 const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 check(overflow <= 0, `360 px wide: no sideways scrolling of the page (${overflow} px)`);
 await shot("dataset-english-360px");
@@ -357,6 +359,7 @@ if (gaugeBase) {
   await shot("gauge-map-level-2", false);
   await axe("gauge map after a level change");
   await page.setViewportSize({ width: 360, height: 800 });
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, null, { timeout: 5000 }).catch(() => {});
   const gaugeOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(gaugeOverflow <= 0, `gauge map at 360 px: no sideways scrolling (${gaugeOverflow} px)`);
   await page.setViewportSize({ width: 1100, height: 900 });
