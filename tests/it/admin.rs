@@ -10,14 +10,7 @@ const TOKEN: &str = "test-admin-token-0123456789";
 /// A server over one dataset (the Wesel budget), ingested by the CLI first.
 fn server(name: &str) -> Server {
     let data = scratch(name);
-    let status = super::allmende()
-        .arg("ingest")
-        .arg(repo().join("datasets/haushalt-wesel-2017"))
-        .arg("--data")
-        .arg(&data)
-        .status()
-        .expect("ingest");
-    assert!(status.success());
+    super::ingest_into(&repo().join("datasets/haushalt-wesel-2017"), &data, &[]);
     Server::start(&["serve"], &[("ALLMENDE_ADMIN_TOKENS", TOKEN)], data)
 }
 

@@ -53,18 +53,7 @@ hysteresis = 5.0
     )
     .expect("dataset.toml");
     let data = root.join("data");
-    let status = super::allmende()
-        .arg("ingest")
-        .arg(&source)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .expect("ingest");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    super::ingest_into(&source, &data, &[]);
     data
 }
 

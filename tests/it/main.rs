@@ -37,6 +37,25 @@ pub fn allmende() -> Command {
     cmd
 }
 
+/// Publishes `input` (a dataset folder or file) into the data root `data` with
+/// `allmende ingest`, plus `extra` arguments; panics with its stderr when it fails.
+pub fn ingest_into(input: &Path, data: &Path, extra: &[&str]) {
+    let out = allmende()
+        .arg("ingest")
+        .arg(input)
+        .args(extra)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("ingest");
+    assert!(
+        out.status.success(),
+        "ingest {}: {}",
+        input.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A fresh, empty folder under cargo's target tmp dir.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -546,14 +546,7 @@ fn dated_points() -> &'static Server {
         )
         .expect("write");
         let data = dir.join("data");
-        let status = crate::allmende()
-            .arg("ingest")
-            .arg(&source)
-            .arg("--data")
-            .arg(&data)
-            .status()
-            .expect("ingest");
-        assert!(status.success());
+        crate::ingest_into(&source, &data, &[]);
         Server::start(&["serve"], &[], data)
     })
 }

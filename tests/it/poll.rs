@@ -174,18 +174,7 @@ fn data_root(name: &str, source: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("source dir");
     std::fs::write(dir.join("dataset.toml"), dataset_toml(source)).expect("dataset.toml");
     let data = root.join("data");
-    let out = super::allmende()
-        .arg("ingest")
-        .arg(&dir)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .expect("ingest");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    super::ingest_into(&dir, &data, &[]);
     data
 }
 

@@ -569,19 +569,7 @@ fn a_new_version_is_served_without_a_restart() {
     );
 
     let ingest = |extra: &[&str]| {
-        let out = crate::allmende()
-            .arg("ingest")
-            .arg(repo().join("datasets/pegel-nrw-stationen"))
-            .args(extra)
-            .arg("--data")
-            .arg(&data)
-            .output()
-            .expect("ingest");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::ingest_into(&repo().join("datasets/pegel-nrw-stationen"), &data, extra)
     };
     ingest(&[]);
     assert_eq!(get_json(&server.url("/health"), 200)["datasets"], 1);
