@@ -22,6 +22,9 @@ pub struct Snapshot {
     pub engine: QueryEngine,
     /// Counts snapshots up from 1 in this process: equal numbers, equal snapshot.
     pub generation: u64,
+    /// The ids of the time-series datasets (their dataset.toml says `kind = "timeseries"`),
+    /// read once per snapshot.
+    pub series: Vec<String>,
     /// The OGC API collections of the time series' latest values (`<id>-latest`), which are
     /// no datasets of the catalogue.
     pub live_collections: Vec<allmende_catalog::Manifest>,
@@ -138,12 +141,17 @@ async fn build(root: &Path, limits: &Limits) -> Result<Snapshot, BoxError> {
     let catalog = Catalog::open(root)?;
     let engine = build_session(&catalog, limits.clone()).await?;
     static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let live_collections = catalog
+    let series_manifests: Vec<&allmende_catalog::Manifest> = catalog
         .datasets()
         .filter(|m| crate::live::is_series(root, &m.id))
+        .collect();
+    let series = series_manifests.iter().map(|m| m.id.clone()).collect();
+    let live_collections = series_manifests
+        .into_iter()
         .filter_map(crate::live::latest_collection)
         .collect();
     Ok(Snapshot {
+        series,
         live_collections,
         catalog,
         engine,

@@ -14,18 +14,7 @@ use crate::{BUNDLED, count_with_python, demo, http, repo, sha256_hex};
 
 /// Whether `command --help` runs; skips with a message, or fails under CI.
 pub fn have_command(command: &str, install: &str) -> bool {
-    let ok = Command::new(command)
-        .arg("--help")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("ALLMENDE_REQUIRE_TOOLS").is_err(),
-            "ALLMENDE_REQUIRE_TOOLS is set but {command} is missing"
-        );
-        eprintln!("SKIPPED: {command} is not installed ({install})");
-    }
-    ok
+    crate::have_tool(command, "--help", install)
 }
 
 /// Runs a Python script over arguments and parses the JSON it prints.

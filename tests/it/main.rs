@@ -56,6 +56,23 @@ pub fn ingest_into(input: &Path, data: &Path, extra: &[&str]) {
     );
 }
 
+/// Whether `program` runs (`program probe` succeeds); skips with a message naming how to
+/// install it, or fails when `ALLMENDE_REQUIRE_TOOLS` is set (CI installs every tool).
+pub fn have_tool(program: &str, probe: &str, install: &str) -> bool {
+    let ok = Command::new(program)
+        .arg(probe)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("ALLMENDE_REQUIRE_TOOLS").is_err(),
+            "ALLMENDE_REQUIRE_TOOLS is set but {program} is missing"
+        );
+        eprintln!("SKIPPED: {program} is not installed ({install})");
+    }
+    ok
+}
+
 /// A fresh, empty folder under cargo's target tmp dir.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -15,18 +15,7 @@ use crate::{BUNDLED, demo, get_json, scratch};
 
 /// Whether `program` runs; skips with a message, or fails under CI.
 fn have_command(program: &str, install: &str) -> bool {
-    let ok = Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("ALLMENDE_REQUIRE_TOOLS").is_err(),
-            "ALLMENDE_REQUIRE_TOOLS is set but {program} is missing"
-        );
-        eprintln!("SKIPPED: {program} is not installed ({install})");
-    }
-    ok
+    crate::have_tool(program, "--version", install)
 }
 
 fn run(program: &str, args: &[&str]) -> Output {

@@ -277,15 +277,9 @@ pub async fn feed(
 /// `GET /api/events.atom`: the newest events of every time-series dataset.
 pub async fn feed_all(State(state): State<AppState>, base: BaseUrl) -> Result<Response, ApiError> {
     let snapshot = state.snapshot().await?;
-    let ids: Vec<String> = snapshot
-        .catalog
-        .datasets()
-        .map(|m| m.id.clone())
-        .filter(|id| crate::live::is_series(state.root(), id))
-        .collect();
     let mut all = Vec::new();
-    for id in ids {
-        match notices(&state, &id).await {
+    for id in &snapshot.series {
+        match notices(&state, id).await {
             Ok(n) => all.extend(n),
             Err(e) => tracing::warn!("events of {id} left out of the feed: {}", e.description),
         }

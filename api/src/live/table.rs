@@ -17,12 +17,9 @@ use crate::state::{AppState, Snapshot};
 
 /// Registers `<table>__latest` for every time series of `snapshot`.
 pub(crate) fn register(state: &AppState, snapshot: &Snapshot) {
-    for manifest in snapshot.catalog.datasets() {
-        if !super::is_series(state.root(), &manifest.id) {
-            continue;
-        }
-        let name = latest_table(&manifest.id);
-        let (state, id) = (state.clone(), manifest.id.clone());
+    for id in &snapshot.series {
+        let name = latest_table(id);
+        let (state, id) = (state.clone(), id.clone());
         let rows: allmende_query::LiveRows = Arc::new(move || {
             let (state, id) = (state.clone(), id.clone());
             Box::pin(async move {
